@@ -1,0 +1,162 @@
+"""Typed records passed between the pipeline stages.
+
+Every record carries where it came from (file, page, box) and how sure we are, so that a
+later stage, a report or a clerk can always trace a value back to the pixels it was read from.
+Coordinates are pixels of the page image the record was read on (origin top-left), after the
+page has been turned upright.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+FormType = Literal["salary_report", "tax_return"]
+TextSource = Literal["text_layer", "ocr"]
+
+
+@dataclass(frozen=True)
+class BBox:
+    """Axis-aligned box in page pixels: (x0, y0) top-left, (x1, y1) bottom-right."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    def contains_point(self, x: float, y: float) -> bool:
+        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
+
+    def to_list(self) -> list[float]:
+        return [round(self.x0, 1), round(self.y0, 1), round(self.x1, 1), round(self.y1, 1)]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word (Tesseract word or pdfplumber word) with its confidence in 0..1."""
+
+    text: str
+    confidence: float
+    bbox: BBox
+
+
+@dataclass
+class Page:
+    """One page of one input file, whatever the container: the only thing later stages see.
+
+    ``image`` is an RGB uint8 array (H, W, 3) at ``dpi``; ``words`` is filled from a PDF text
+    layer when one is usable (``text_source == "text_layer"``), otherwise by OCR.
+    """
+
+    source: str
+    page_no: int
+    image: np.ndarray | None
+    dpi: float
+    words: list[Word] | None = None
+    text_source: TextSource = "ocr"
+    rotation: int = 0  # degrees clockwise applied to make the page upright
+
+
+@dataclass
+class FieldValue:
+    """A field read from a form: the raw text, its normalised value and its confidence."""
+
+    name: str
+    raw: str
+    value: str | None
+    confidence: float
+    bbox: BBox | None = None
+    source: TextSource = "ocr"
+
+    @property
+    def blank(self) -> bool:
+        return self.value in (None, "")
+
+
+@dataclass
+class Form:
+    """One form found on a page: identity, geometry and the fields read from it."""
+
+    source: str
+    page: int
+    slot: int
+    form: FormType
+    tax_year: int | None
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    bbox: BBox | None = None
+    layout_version: str = ""
+    rotation: int = 0
+
+    def value(self, name: str) -> str | None:
+        fv = self.fields.get(name)
+        return None if fv is None or fv.blank else fv.value
+
+    def amount(self, name: str) -> int | None:
+        """Integer value of an amount/count field, or None when blank or not a number."""
+        v = self.value(name)
+        try:
+            return int(v) if v is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}#p{self.page}s{self.slot}"
+
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass
+class Finding:
+    """One result of one statutory check (pandera-style: collected, never raised)."""
+
+    code: str
+    column: str
+    box: str  # the box's name as printed on the form, for the clerk
+    read: str | None
+    expected: str | None
+    message: str  # Japanese, for the clerk
+    severity: Severity = "error"
+    always_error: bool = False  # flag the form whatever the model says
+    residual: float | None = None  # (read - expected) / scale, for the classifier
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Decision:
+    """The flagging decision for one form."""
+
+    risk: float
+    flagged: bool
+    reasons: list[str] = field(default_factory=list)
+    drivers: list[str] = field(default_factory=list)  # features behind a model-only flag
+
+
+@dataclass
+class Quarantined:
+    """An input that yielded no form, with a reason a clerk understands."""
+
+    source: str
+    reason: str  # Japanese sentence
+    code: str  # stable machine code, e.g. "encrypted_pdf"

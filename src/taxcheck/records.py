@@ -160,3 +160,47 @@ class Quarantined:
     source: str
     reason: str  # Japanese sentence
     code: str  # stable machine code, e.g. "encrypted_pdf"
+
+
+def form_to_dict(form: Form) -> dict[str, Any]:
+    """A JSON-ready dict of a form (full values: only for files written 0600 or the store)."""
+    return {
+        "key": form.key,
+        "source": form.source,
+        "page": form.page,
+        "slot": form.slot,
+        "form": form.form,
+        "tax_year": form.tax_year,
+        "layout_version": form.layout_version,
+        "rotation": form.rotation,
+        "bbox": form.bbox.to_list() if form.bbox else None,
+        "fields": {
+            name: {
+                "raw": fv.raw,
+                "value": fv.value,
+                "confidence": round(fv.confidence, 4),
+                "bbox": fv.bbox.to_list() if fv.bbox else None,
+                "source": fv.source,
+            }
+            for name, fv in form.fields.items()
+        },
+    }
+
+
+def form_from_dict(d: dict[str, Any]) -> Form:
+    """Inverse of :func:`form_to_dict`."""
+    box = lambda b: BBox(*b) if b else None  # noqa: E731
+    return Form(
+        source=d["source"],
+        page=int(d["page"]),
+        slot=int(d["slot"]),
+        form=d["form"],
+        tax_year=d.get("tax_year"),
+        layout_version=d.get("layout_version", ""),
+        rotation=int(d.get("rotation", 0)),
+        bbox=box(d.get("bbox")),
+        fields={
+            name: FieldValue(name, f["raw"], f["value"], float(f["confidence"]), box(f.get("bbox")), f.get("source", "ocr"))
+            for name, f in d["fields"].items()
+        },
+    )

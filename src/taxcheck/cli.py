@@ -39,9 +39,13 @@ def run(
     workers: int = typer.Option(2, help="Parallel OCR workers (one per core)."),
 ) -> None:
     """Run the whole pipeline once over a folder (no Prefect; the nightly flow wraps the same functions)."""
-    from taxcheck.pipeline import run_batch
+    from taxcheck.pipeline import BatchError, run_batch
 
-    summary = run_batch(input, out, model_dir=model, year_hint=year_hint, truth=truth, store_url=db, workers=workers)
+    try:
+        summary = run_batch(input, out, model_dir=model, year_hint=year_hint, truth=truth, store_url=db, workers=workers)
+    except BatchError as exc:  # the batch cannot run at all (no OCR engine, out dir not writable)
+        typer.echo(f"taxcheck: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     typer.echo(summary.describe())
 
 

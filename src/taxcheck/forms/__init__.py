@@ -56,3 +56,44 @@ def box_name(column: str) -> str:
     """The printed box name for a column, for Japanese reports (the column itself when unknown)."""
     spec = salary_fields().get(column)
     return spec.box if spec else column
+
+
+@cache
+def salary_layouts() -> dict[str, dict]:
+    """All versions of the 給与支払報告書 layout (forms/salary_report_layout.yaml), validated: version → layout."""
+    name = "salary_report_layout.yaml"
+    path = resources.files(__name__) / name
+    if not path.is_file():
+        raise FormDefinitionError(f"forms/{name} not found")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the layout is large: the C loader is 10x faster
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    versions = data.get("versions") or {}
+    if data.get("form") != "salary_report" or not versions:
+        raise FormDefinitionError(f"forms/{name}: expected form: salary_report with versions")
+    fields = salary_fields()
+    for key, v in versions.items():
+        for part in ("years", "size_mm", "title", "cells", "labels", "fields"):
+            if part not in v:
+                raise FormDefinitionError(f"forms/{name}: version {key} has no {part}")
+        for fname, f in v["fields"].items():
+            if fname not in fields:
+                raise FormDefinitionError(f"forms/{name}: version {key} has unknown field {fname!r}")
+            rect = f.get("rect")
+            if not (isinstance(rect, list) and len(rect) == 4 and rect[0] < rect[2] and rect[1] < rect[3]):
+                raise FormDefinitionError(f"forms/{name}: version {key} field {fname} has a bad rect {rect!r}")
+        lo, hi = v["years"]
+        missing = [c for c, s in fields.items() if s.applies_to(lo) and c not in v["fields"]]
+        if missing:
+            raise FormDefinitionError(f"forms/{name}: version {key} lacks fields {missing}")
+    return versions
+
+
+def salary_layout(tax_year: int) -> tuple[str, dict]:
+    """The (version key, layout) of the 給与支払報告書 used for ``tax_year`` (the nearest version outside the range)."""
+    versions = salary_layouts()
+    for key, v in versions.items():
+        if v["years"][0] <= tax_year <= v["years"][1]:
+            return key, v
+    keys = sorted(versions, key=lambda k: versions[k]["years"][0])
+    key = keys[0] if tax_year < versions[keys[0]]["years"][0] else keys[-1]
+    return key, versions[key]

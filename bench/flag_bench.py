@@ -1,0 +1,234 @@
+"""Flagging benchmark: does the classifier send ≥ 99% of the forms needing correction to a person while
+flagging ≤ 30% of all forms?
+
+On a freshly generated set (seed unseen in training) read by the real pipeline
+(``taxcheck.pipeline.run_batch``), reports recall and flag rate at the model's threshold, recall per
+error code, false-flag rate per oddity kind, the same for the rules alone and for a DummyClassifier,
+ROC-AUC / PR-AUC / Brier and a reliability plot. The expensive OCR run is done once: pass
+``--run-dir`` to score an existing run folder again (it needs forms.jsonl, and truth.json there or
+``--truth``).
+
+    .venv/bin/python bench/flag_bench.py --n 1000 --seed 9001            # generate, run, score
+    .venv/bin/python bench/flag_bench.py --run-dir /tmp/flag_9001/run    # re-score an existing run
+
+Writes bench/flag_bench.md, bench/flag_bench.json and bench/flag_bench.png (``--out`` changes the stem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RECALL = 0.99
+TARGET_FLAG_RATE = 0.30
+
+
+def prepare_run(args) -> tuple[Path, Path]:
+    """The run folder and truth file to score: reuse, or generate + run the pipeline once."""
+    if args.run_dir and (Path(args.run_dir) / "forms.jsonl").is_file():
+        run_dir = Path(args.run_dir)
+        truth = Path(args.truth) if args.truth else run_dir / "truth.json"
+        return run_dir, truth
+    work = Path(args.work or f"/tmp/taxcheck_flag_bench_{args.seed}")
+    samples = work / "samples"
+    truth = samples / "truth.json"
+    if not truth.is_file():
+        from taxcheck.samples import generate
+
+        t0 = time.time()
+        truth = Path(generate(samples, n=args.n, seed=args.seed))
+        print(f"generated {args.n} forms (seed {args.seed}) in {time.time() - t0:.0f}s", file=sys.stderr)
+    run_dir = Path(args.run_dir) if args.run_dir else work / "run"
+    from taxcheck.pipeline import run_batch
+
+    t0 = time.time()
+    run_batch(samples, run_dir, model_dir=Path(args.model), truth=truth, workers=args.workers)
+    print(f"pipeline ran in {time.time() - t0:.0f}s", file=sys.stderr)
+    shutil.copy(truth, run_dir / "truth.json")
+    return run_dir, truth
+
+
+def rates(flagged: np.ndarray, y: np.ndarray) -> dict:
+    from taxcheck.classify.train import rates as _rates
+
+    return _rates(flagged.astype(bool), y)
+
+
+def per_kind(flagged: np.ndarray, y: np.ndarray, truth: list[dict]) -> tuple[dict, dict]:
+    """Recall per error code; false-flag rate per oddity kind (among forms needing no correction)."""
+    errs: dict[str, list[bool]] = defaultdict(list)
+    odds: dict[str, list[bool]] = defaultdict(list)
+    for i, t in enumerate(truth):
+        for code in {e["code"] for e in t.get("errors", [])}:
+            errs[code].append(bool(flagged[i]))
+        if y[i] == 0:
+            for kind in set(t.get("oddities", [])) or {"(none)"}:
+                odds[kind].append(bool(flagged[i]))
+    recall = {c: {"n": len(v), "recall": float(np.mean(v))} for c, v in sorted(errs.items())}
+    false_flag = {k: {"n": len(v), "false_flag_rate": float(np.mean(v))} for k, v in sorted(odds.items())}
+    return recall, false_flag
+
+
+def reliability_plot(y: np.ndarray, risk: np.ndarray, threshold: float, path: Path) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+
+    frac, mean = calibration_curve(y, risk, n_bins=10, strategy="quantile")
+    fig, (ax, hx) = plt.subplots(1, 2, figsize=(10, 4.5))
+    ax.plot([0, 1], [0, 1], "k:", label="perfectly calibrated")
+    ax.plot(mean, frac, "o-", label="FlagModel (isotonic)")
+    ax.set_xlabel("predicted risk (bin mean)")
+    ax.set_ylabel("fraction needing correction")
+    ax.set_title("Reliability")
+    ax.legend(loc="upper left")
+    bins = np.linspace(0, 1, 41)
+    hx.hist(risk[y == 0], bins=bins, alpha=0.6, label="clean")
+    hx.hist(risk[y == 1], bins=bins, alpha=0.6, label="needs correction")
+    hx.axvline(threshold, color="red", ls="--", label=f"threshold {threshold:.3f}")
+    hx.set_yscale("log")
+    hx.set_xlabel("risk")
+    hx.set_title("Risk by label")
+    hx.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {"bin_mean_risk": [float(v) for v in mean], "bin_fraction_positive": [float(v) for v in frac]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1000, help="forms to generate (≥ 1,000 for the real figures)")
+    ap.add_argument("--seed", type=int, default=9001, help="generator seed; must not be one used in training")
+    ap.add_argument("--work", help="folder for samples/ and run/ (default /tmp/taxcheck_flag_bench_<seed>)")
+    ap.add_argument("--run-dir", help="existing run folder (forms.jsonl) to score again, or where to run")
+    ap.add_argument("--truth", help="truth.json of the run (default: run-dir/truth.json)")
+    ap.add_argument("--model", default=str(ROOT / "models" / "default"), help="model folder")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "flag_bench"), help="output stem (.md/.json/.png)")
+    args = ap.parse_args()
+
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    from taxcheck.classify import Scorer
+    from taxcheck.classify.train import choose_threshold, load_run
+
+    run_dir, truth_path = prepare_run(args)
+    batch = load_run(run_dir, truth_path)
+    scorer = Scorer(Path(args.model), require_model=True)
+    t0 = time.time()
+    result = scorer.assess(batch.forms, batch.findings)
+    score_s = time.time() - t0
+    y = batch.y
+    risk = np.array([result[f.key].decision.risk for f in batch.forms])
+    flagged = np.array([result[f.key].decision.flagged for f in batch.forms])
+    rules = np.array([any(x.severity == "error" for x in batch.findings[f.key]) for f in batch.forms])
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(y), 1)), y)
+    dummy_risk = dummy.predict_proba(np.zeros((len(y), 1)))[:, 1]
+    dummy_flag = dummy_risk > choose_threshold(dummy_risk, y, np.zeros(len(y), bool), TARGET_RECALL)
+
+    all_truth = json.loads(Path(truth_path).read_text(encoding="utf-8"))["forms"]
+    found = {(t.get("source"), t.get("page"), t.get("slot")) for t in batch.truth if t}
+    missed = [t for t in all_truth if (t["source"], t["page"], t["slot"]) not in found]
+    pos_missed = sum(bool(t.get("needs_correction")) for t in missed)
+    model_rates = rates(flagged, y)
+    end_to_end = (model_rates["recall"] * y.sum()) / max(1, y.sum() + pos_missed)
+    err_recall, odd_false = per_kind(flagged, y, batch.truth)
+    rules_err, rules_odd = per_kind(rules, y, batch.truth)
+    out = Path(args.out)
+    calib = reliability_plot(y, risk, scorer.threshold, out.with_suffix(".png"))
+    misread_only = batch.misread & np.array([not (t or {}).get("needs_correction") for t in batch.truth])
+    report = {
+        "run_dir": str(run_dir),
+        "model_dir": str(args.model),
+        "model_trained_on": scorer.metadata.get("training_data", {}).get("runs"),
+        "threshold": scorer.threshold,
+        "n_truth_forms": len(all_truth),
+        "n_forms_found": len(batch.forms),
+        "n_truth_forms_not_found": len(missed),
+        "n_needing_correction": int(y.sum()),
+        "n_misread_only": int(misread_only.sum()),
+        "model": model_rates,
+        "recall_misread_only": float(flagged[misread_only].mean()) if misread_only.any() else None,
+        "end_to_end_recall_incl_forms_not_found": float(end_to_end),
+        "rules_alone": rates(rules, y),
+        "always_error_alone": rates(batch.always, y),
+        "dummy_prior": rates(dummy_flag, y),
+        "roc_auc": float(roc_auc_score(y, risk)) if 0 < y.sum() < len(y) else None,
+        "pr_auc": float(average_precision_score(y, risk)) if y.sum() else None,
+        "brier": float(brier_score_loss(y, risk)),
+        "dummy_roc_auc": 0.5,
+        "dummy_pr_auc": float(y.mean()),
+        "recall_per_error_code": err_recall,
+        "rules_recall_per_error_code": rules_err,
+        "false_flag_rate_per_oddity": odd_false,
+        "rules_false_flag_rate_per_oddity": rules_odd,
+        "calibration": calib,
+        "scoring_seconds": round(score_s, 2),
+        "targets": {"recall": TARGET_RECALL, "flag_rate": TARGET_FLAG_RATE},
+        "meets_targets": bool(model_rates["recall"] >= TARGET_RECALL and model_rates["flag_rate"] <= TARGET_FLAG_RATE),
+    }
+    out.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    out.with_suffix(".md").write_text(to_markdown(report, out.with_suffix(".png").name), encoding="utf-8")
+    print(to_markdown(report, out.with_suffix(".png").name))
+    return 0
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+def to_markdown(r: dict, png: str) -> str:
+    m, ru, al, du = r["model"], r["rules_alone"], r["always_error_alone"], r["dummy_prior"]
+    lines = [
+        "# Flagging benchmark",
+        "",
+        f"Run `{r['run_dir']}`: {r['n_truth_forms']} forms generated, {r['n_forms_found']} found by the pipeline "
+        f"({r['n_truth_forms_not_found']} not found), {r['n_needing_correction']} needing correction "
+        f"({r['n_misread_only']} only because a value was misread). Threshold {r['threshold']:.4f}.",
+        "",
+        f"Targets: recall ≥ {_pct(r['targets']['recall'])}, flag rate ≤ {_pct(r['targets']['flag_rate'])} → "
+        f"**{'met' if r['meets_targets'] else 'NOT met'}**.",
+        "",
+        "| flagger | recall | flag rate | precision |",
+        "| --- | --- | --- | --- |",
+        f"| model + always-error rules | {_pct(m['recall'])} | {_pct(m['flag_rate'])} | {_pct(m['precision'])} |",
+        f"| rules alone (any error finding) | {_pct(ru['recall'])} | {_pct(ru['flag_rate'])} | {_pct(ru['precision'])} |",
+        f"| always-error rules alone | {_pct(al['recall'])} | {_pct(al['flag_rate'])} | {_pct(al['precision'])} |",
+        f"| DummyClassifier (prior) at target recall | {_pct(du['recall'])} | {_pct(du['flag_rate'])} | {_pct(du['precision'])} |",
+        "",
+        f"End-to-end recall counting forms the pipeline never found as missed: {_pct(r['end_to_end_recall_incl_forms_not_found'])}. "
+        f"Recall on misread-only forms: {_pct(r['recall_misread_only'])}.",
+        "",
+        f"ROC-AUC {r['roc_auc'] or 0:.4f} (dummy 0.5) · PR-AUC {r['pr_auc'] or 0:.4f} (dummy {r['dummy_pr_auc']:.4f}) · "
+        f"Brier {r['brier']:.4f}",
+        "",
+        "## Recall per error code",
+        "",
+        "| code | forms | model | rules alone |",
+        "| --- | --- | --- | --- |",
+    ]
+    for code, v in r["recall_per_error_code"].items():
+        lines.append(f"| {code} | {v['n']} | {_pct(v['recall'])} | {_pct(r['rules_recall_per_error_code'][code]['recall'])} |")
+    lines += ["", "## False-flag rate per oddity (forms needing no correction)", "",
+              "| oddity | forms | model | rules alone |", "| --- | --- | --- | --- |"]
+    for kind, v in r["false_flag_rate_per_oddity"].items():
+        lines.append(f"| {kind} | {v['n']} | {_pct(v['false_flag_rate'])} | "
+                     f"{_pct(r['rules_false_flag_rate_per_oddity'][kind]['false_flag_rate'])} |")
+    lines += ["", f"![reliability]({png})", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

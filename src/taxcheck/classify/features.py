@@ -1,0 +1,253 @@
+"""Form → feature vector for the flagging classifier, in the spirit of Raha and HoloDetect.
+
+An error shows in many weak signals at once: which statutory checks fired and by how much (residuals
+scaled by the amount), how sure the reader was of each box, whether a value has the shape its box
+expects (digit counts, round thousands, a tax not in ¥100 steps), how unusual it is for its payer and
+for the batch (z-scores), and whether the form carries a *legal* oddity (乙欄, 中途退職,
+所得金額調整控除, 前職 in 摘要, …) that explains a surprising value. The model learns to weigh them,
+so it can tell errors from oddities and catch misreads that no rule sees.
+
+The feature list is fixed (``FEATURE_NAMES``) and stored with the model; a batch always yields a
+DataFrame with exactly these columns in this order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from taxcheck.records import Finding, Form
+from taxcheck.rules.checks import CODES, PRIOR_JOB_WORDS, is_full_year
+
+# Boxes whose reading confidence is a feature of its own (the rest only count in min/mean).
+KEY_BOXES = (
+    "recipient_name",
+    "recipient_kana",
+    "recipient_address",
+    "recipient_my_number",
+    "payment_amount",
+    "employment_income",
+    "total_deductions",
+    "withholding_tax",
+    "social_insurance",
+    "spouse_deduction",
+    "life_insurance_deduction",
+    "birth_date",
+    "payer_number",
+    "payer_name",
+)
+MONEY_BOXES = (
+    "payment_amount",
+    "employment_income",
+    "total_deductions",
+    "withholding_tax",
+    "social_insurance",
+    "life_insurance_deduction",
+    "earthquake_insurance_deduction",
+    "spouse_deduction",
+    "housing_loan_credit",
+)
+LIFE_INSURANCE_MAX = 120_000  # 生命保険料控除 cannot exceed this (新旧合計の上限)
+EARTHQUAKE_MAX = 50_000  # 地震保険料控除の上限
+ODDITY_FLAGS = ("otsu", "widow", "single_parent", "working_student", "self_disabled_special", "self_disabled_other")
+
+_KANA_RE = re.compile(r"^[\u30A0-\u30FF\u3040-\u309F\s・ー]+$")
+_LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+
+
+def _names() -> list[str]:
+    names = []
+    for code in CODES:
+        names += [f"fired_{code}", f"resid_{code}"]
+    names += ["n_findings", "n_always_error", "n_warnings"]
+    names += ["conf_min", "conf_mean", "conf_p10", "n_low_conf_0_6", "n_low_conf_0_8", "n_raw_differs"]
+    names += [f"conf_{b}" for b in KEY_BOXES]
+    names += [
+        "my_number_len",
+        "payer_number_len",
+        "pay_round_1000",
+        "pay_log",
+        "tax_mod_100",
+        "tax_ratio",
+        "social_ratio",
+        "ei_ratio",
+        "deduction_ratio",
+        "life_over_max",
+        "earthquake_over_max",
+        "life_mod_1000",
+        "name_len",
+        "name_has_latin_or_digit",
+        "kana_not_kana",
+        "address_len",
+        "address_has_digit",
+        "n_blank_money",
+        "n_fields",
+    ]
+    names += ["z_pay_batch", "z_social_ratio_batch", "z_tax_ratio_batch", "z_pay_payer", "payer_forms"]
+    names += [f"odd_{f}" for f in ODDITY_FLAGS]
+    names += [
+        "odd_retire_date",
+        "odd_hire_date",
+        "odd_income_adjustment",
+        "odd_remarks_prior_job",
+        "odd_remarks_present",
+        "odd_elderly_cohabiting",
+        "odd_disabled",
+        "odd_dependants_over4",
+        "odd_not_full_year",
+        "odd_spouse",
+    ]
+    return names
+
+
+FEATURE_NAMES: tuple[str, ...] = tuple(_names())
+
+
+def _num(form: Form, col: str) -> float:
+    v = form.amount(col)
+    return float(v) if v is not None else math.nan
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and not math.isnan(a) and not math.isnan(b) and b > 0 else math.nan
+
+
+def _finding_features(findings: list[Finding]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for code in CODES:
+        out[f"fired_{code}"] = 0.0
+        out[f"resid_{code}"] = 0.0
+    for f in findings:
+        if f"fired_{f.code}" not in out:
+            continue
+        out[f"fired_{f.code}"] += 1.0
+        r = abs(f.residual) if f.residual is not None else 1.0
+        out[f"resid_{f.code}"] = max(out[f"resid_{f.code}"], min(r, 10.0))
+    out["n_findings"] = float(len(findings))
+    out["n_always_error"] = float(sum(f.always_error for f in findings))
+    out["n_warnings"] = float(sum(f.severity == "warning" for f in findings))
+    return out
+
+
+def _confidence_features(form: Form) -> dict[str, float]:
+    present = [fv for fv in form.fields.values() if not fv.blank]
+    confs = np.array([fv.confidence for fv in present], dtype=float) if present else np.array([1.0])
+    out = {
+        "conf_min": float(confs.min()),
+        "conf_mean": float(confs.mean()),
+        "conf_p10": float(np.percentile(confs, 10)),
+        "n_low_conf_0_6": float((confs < 0.6).sum()),
+        "n_low_conf_0_8": float((confs < 0.8).sum()),
+        "n_raw_differs": float(
+            sum(
+                1
+                for fv in present
+                if re.sub(r"[\s,，円¥]", "", unicodedata.normalize("NFKC", fv.raw or ""))
+                != re.sub(r"[\s,]", "", fv.value or "")
+            )
+        ),
+    }
+    for b in KEY_BOXES:
+        fv = form.fields.get(b)
+        out[f"conf_{b}"] = float(fv.confidence) if fv is not None and not fv.blank else math.nan
+    return out
+
+
+def _shape_features(form: Form) -> dict[str, float]:
+    pay = _num(form, "payment_amount")
+    tax = _num(form, "withholding_tax")
+    life = _num(form, "life_insurance_deduction")
+    quake = _num(form, "earthquake_insurance_deduction")
+    name = form.value("recipient_name") or ""
+    kana = form.value("recipient_kana") or ""
+    address = form.value("recipient_address") or ""
+    return {
+        "my_number_len": float(len(form.value("recipient_my_number") or "")),
+        "payer_number_len": float(len(form.value("payer_number") or "")),
+        "pay_round_1000": float(not math.isnan(pay) and pay % 1000 == 0),
+        "pay_log": math.log10(pay + 1) if not math.isnan(pay) and pay >= 0 else math.nan,
+        "tax_mod_100": float(tax % 100 != 0) if not math.isnan(tax) else math.nan,
+        "tax_ratio": _ratio(tax, pay),
+        "social_ratio": _ratio(_num(form, "social_insurance"), pay),
+        "ei_ratio": _ratio(_num(form, "employment_income"), pay),
+        "deduction_ratio": _ratio(_num(form, "total_deductions"), pay),
+        "life_over_max": float(not math.isnan(life) and life > LIFE_INSURANCE_MAX),
+        "earthquake_over_max": float(not math.isnan(quake) and quake > EARTHQUAKE_MAX),
+        "life_mod_1000": float(life % 1000 != 0) if not math.isnan(life) else math.nan,
+        "name_len": float(len(name.replace(" ", ""))),
+        "name_has_latin_or_digit": float(bool(_LATIN_OR_DIGIT.search(name))),
+        "kana_not_kana": float(bool(kana) and not _KANA_RE.match(kana)),
+        "address_len": float(len(address)),
+        "address_has_digit": float(bool(re.search(r"\d", address))),
+        "n_blank_money": float(sum(form.value(c) is None for c in MONEY_BOXES)),
+        "n_fields": float(sum(not fv.blank for fv in form.fields.values())),
+    }
+
+
+def _oddity_features(form: Form) -> dict[str, float]:
+    remarks = form.value("remarks") or ""
+    out = {f"odd_{f}": float(form.value(f) == "1") for f in ODDITY_FLAGS}
+    counted = sum(form.amount(c) or 0 for c in ("dependents_specific", "dependents_elderly", "dependents_other"))
+    out.update(
+        {
+            "odd_retire_date": float(form.value("retire_date") is not None),
+            "odd_hire_date": float(form.value("hire_date") is not None),
+            "odd_income_adjustment": float(bool(form.amount("income_adjustment"))),
+            "odd_remarks_prior_job": float(any(w in remarks for w in PRIOR_JOB_WORDS)),
+            "odd_remarks_present": float(bool(remarks)),
+            "odd_elderly_cohabiting": float(bool(form.amount("dependents_elderly_cohabiting"))),
+            "odd_disabled": float(bool((form.amount("disabled_special") or 0) + (form.amount("disabled_other") or 0))),
+            "odd_dependants_over4": float(counted > 4),
+            "odd_not_full_year": float(not is_full_year(form)),
+            "odd_spouse": float(bool(form.amount("spouse_deduction"))),
+        }
+    )
+    return out
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    """Robust z-score (median / MAD) so that the errors themselves do not hide in the spread."""
+    ok = ~np.isnan(values)
+    out = np.full(values.shape, np.nan)
+    if ok.sum() < 3:
+        return out
+    med = np.median(values[ok])
+    mad = np.median(np.abs(values[ok] - med)) * 1.4826
+    scale = mad if mad > 0 else (np.std(values[ok]) or 1.0)
+    out[ok] = (values[ok] - med) / scale
+    return np.clip(out, -20, 20)
+
+
+def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.DataFrame:
+    """Feature matrix of a batch (one row per form, index = form.key, columns = FEATURE_NAMES)."""
+    rows = []
+    for form in forms:
+        row = {}
+        row.update(_finding_features(findings.get(form.key, [])))
+        row.update(_confidence_features(form))
+        row.update(_shape_features(form))
+        row.update(_oddity_features(form))
+        rows.append(row)
+    df = pd.DataFrame(rows, index=[f.key for f in forms], columns=list(FEATURE_NAMES), dtype=float)
+    if not forms:
+        return df
+    df["z_pay_batch"] = _z(df["pay_log"].to_numpy())
+    df["z_social_ratio_batch"] = _z(df["social_ratio"].to_numpy())
+    df["z_tax_ratio_batch"] = _z(df["tax_ratio"].to_numpy())
+    by_payer: dict[str, list[int]] = defaultdict(list)
+    for i, form in enumerate(forms):
+        by_payer[form.value("payer_number") or form.value("payer_name") or "?"].append(i)
+    z_payer = np.full(len(forms), np.nan)
+    count = np.zeros(len(forms))
+    pay_log = df["pay_log"].to_numpy()
+    for idx in by_payer.values():
+        count[idx] = len(idx)
+        z_payer[idx] = _z(pay_log[idx])
+    df["z_pay_payer"] = z_payer
+    df["payer_forms"] = count
+    return df

@@ -1,0 +1,245 @@
+"""Training the flagging classifier from labelled runs, and choosing its threshold on held-out data.
+
+Input: run folders (``data_dirs``). Each holds
+
+* ``forms.jsonl`` written by ``taxcheck.pipeline.run_batch`` (one JSON per form found), and
+* ``truth.json`` written by ``taxcheck.samples.generate`` for the documents of that run (copy or link it
+  into the run folder; bench/train_default.sh does).
+
+A folder with ``truth.json`` and no ``forms.jsonl`` is read as a *perfect reader* run (forms built from
+the printed values, confidence 1.0): for development only, and recorded as such in the metadata.
+
+Label: a form *needs correction* when the generator put a content error on it (``needs_correction``)
+or when any value we extracted differs from what is printed (a misread is as much a reason to look as an
+error). Findings are recomputed with the current checks, never taken from the file.
+
+The threshold is the largest risk cut-off at which the out-of-fold recall (forms flagged by an
+``always_error`` rule count as caught) still reaches ``target_recall``; the final model is then fitted on
+all the data. Writes ``model.skops`` + ``metadata.json`` into ``out``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import re
+import subprocess
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from taxcheck.classify.features import FEATURE_NAMES, batch_features
+from taxcheck.classify.model import FlagModel, save_model
+from taxcheck.forms import salary_fields
+from taxcheck.records import FieldValue, Form, form_from_dict
+from taxcheck.rules.checks import check_batch
+
+log = logging.getLogger(__name__)
+FORMS_FILE = "forms.jsonl"
+TRUTH_FILE = "truth.json"
+OOF_FOLDS = 5
+
+
+@dataclass
+class LabelledBatch:
+    """One run: its forms, the findings, features, labels and what the generator said of each form."""
+
+    name: str
+    forms: list[Form]
+    findings: dict
+    X: pd.DataFrame
+    y: np.ndarray
+    misread: np.ndarray  # label came (also) from a value read differently from what is printed
+    truth: list[dict[str, Any]]  # the truth record of each form ({} for a form the generator never made)
+    always: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.always = np.array([any(f.always_error for f in self.findings[k.key]) for k in self.forms], dtype=bool)
+
+
+def _norm(v: Any) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", "" if v is None else str(v))).strip()
+
+
+def _truth_key(source: str, page: Any, slot: Any) -> tuple[str, int, int]:
+    return (source.replace("\\", "/").lstrip("./"), int(page), int(slot))
+
+
+def form_from_truth(t: dict[str, Any]) -> Form:
+    """A perfect reading of a generated form (confidence 1.0)."""
+    return Form(
+        source=t["source"], page=int(t["page"]), slot=int(t["slot"]), form=t.get("form", "salary_report"),
+        tax_year=t.get("tax_year"),
+        fields={k: FieldValue(k, str(v or ""), None if v in (None, "") else str(v), 1.0) for k, v in t["fields"].items()},
+    )
+
+
+def misread_columns(form: Form, truth_fields: dict[str, Any], columns: set[str]) -> list[str]:
+    """Columns whose extracted value differs from the printed one."""
+    return [c for c in sorted(columns) if _norm(form.value(c)) != _norm(truth_fields.get(c))]
+
+
+def load_run(run_dir: Path, truth_path: Path | None = None) -> LabelledBatch:
+    """Read one run folder (forms.jsonl + truth.json) into features and labels."""
+    run_dir = Path(run_dir)
+    truth_path = truth_path or run_dir / TRUTH_FILE
+    if not truth_path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no {TRUTH_FILE} (copy the generator's truth.json into the run folder)")
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))["forms"]
+    by_key = {_truth_key(t["source"], t["page"], t["slot"]): t for t in truth}
+    forms_path = run_dir / FORMS_FILE
+    if forms_path.is_file():
+        with open(forms_path, encoding="utf-8") as fh:
+            forms = [form_from_dict(json.loads(line)) for line in fh if line.strip()]
+    else:
+        log.warning("%s: no %s, using the printed values as a perfect reading", run_dir, FORMS_FILE)
+        forms = [form_from_truth(t) for t in truth]
+    forms = [f for f in forms if f.form == "salary_report"]
+    columns = {n for n, s in salary_fields().items() if s.contract} | {c for f in forms for c in f.fields}
+    columns -= {"source", "page", "slot", "form", "tax_year"}
+    y, misread, matched = [], [], []
+    for f in forms:
+        t = by_key.get(_truth_key(f.source, f.page, f.slot), {})
+        matched.append(t)
+        if not t:  # a form the generator never made: something went wrong in reading, look at it
+            y.append(1)
+            misread.append(True)
+            continue
+        wrong = misread_columns(f, t.get("fields", {}), {c for c in columns if salary_fields().get(c) is None
+                                                         or salary_fields()[c].applies_to(f.tax_year)})
+        misread.append(bool(wrong))
+        y.append(int(bool(t.get("needs_correction")) or bool(wrong)))
+    findings = check_batch(forms)
+    X = batch_features(forms, findings)
+    return LabelledBatch(run_dir.name, forms, findings, X, np.array(y, dtype=int), np.array(misread, dtype=bool), matched)
+
+
+def choose_threshold(risk: np.ndarray, y: np.ndarray, always: np.ndarray, target_recall: float) -> float:
+    """(Nearly) the largest t such that recall of (always | risk > t) over positives is ≥ target_recall."""
+    pos = y == 1
+    n_pos = int(pos.sum())
+    if n_pos == 0:
+        return 0.5
+    missed_allowed = int(np.floor((1 - target_recall) * n_pos + 1e-9))
+    # positives the rules do not catch, by risk ascending: at most `missed_allowed` may sit at or below t
+    free = np.sort(risk[pos & ~always])
+    if len(free) <= missed_allowed:
+        return 1.0
+    # t must be below free[missed_allowed] (ties at that value must be caught too); halfway down to the next
+    # lower risk seen, so that a new form scoring between the two is treated alike either side of the margin
+    cut = float(free[missed_allowed])
+    lower = risk[risk < cut]
+    if cut <= 0 or not len(lower):
+        return -1e-9  # flag everything
+    return float((lower.max() + cut) / 2)
+
+
+def rates(flagged: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    pos = y == 1
+    tp = int((flagged & pos).sum())
+    return {
+        "recall": tp / max(1, int(pos.sum())),
+        "flag_rate": float(flagged.mean()) if len(flagged) else 0.0,
+        "precision": tp / max(1, int(flagged.sum())),
+        "n_flagged": int(flagged.sum()),
+    }
+
+
+def _fingerprint(data_dirs: list[Path]) -> dict[str, str]:
+    out = {}
+    for d in data_dirs:
+        h = hashlib.sha256()
+        for name in (FORMS_FILE, TRUTH_FILE):
+            p = Path(d) / name
+            if p.is_file():
+                h.update(name.encode())
+                h.update(p.read_bytes())
+        out[Path(d).name] = h.hexdigest()
+    return out
+
+
+def _code_version() -> str:
+    try:
+        root = Path(__file__).resolve().parents[3]
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "src"], capture_output=True, text=True, timeout=10)
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _library_versions() -> dict[str, str]:
+    import matplotlib
+    import sklearn
+    import skops
+
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "skops": skops.__version__,
+            "numpy": np.__version__, "pandas": pd.__version__, "matplotlib": matplotlib.__version__}
+
+
+def out_of_fold_risk(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any] | None = None,
+                     folds: int = OOF_FOLDS, seed: int = 0) -> np.ndarray:
+    """Risk of every form from a model that did not see it (stratified k-fold)."""
+    risk = np.zeros(len(y))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+        m = FlagModel(**(params or {})).fit(X.iloc[train], y[train])
+        risk[test] = m.risk(X.iloc[test])
+    return risk
+
+
+def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, store_url: str | None = None,
+                params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fit, calibrate, choose the threshold on out-of-fold predictions, save; returns the metadata."""
+    if not data_dirs:
+        raise ValueError("train_model needs at least one labelled run folder")
+    if store_url:
+        log.warning("learning from staff decisions in the store is not implemented yet; %s ignored", store_url)
+    batches = [load_run(Path(d)) for d in data_dirs]
+    X = pd.concat([b.X for b in batches])
+    y = np.concatenate([b.y for b in batches])
+    always = np.concatenate([b.always for b in batches])
+    if len(set(y)) < 2:
+        raise ValueError("the training runs hold only one class of form; generate more forms")
+    oof = out_of_fold_risk(X, y, params, folds=min(OOF_FOLDS, int(np.bincount(y).min())))
+    threshold = choose_threshold(oof, y, always, target_recall)
+    flagged = always | (oof > threshold)
+    rules = np.concatenate([[any(f.severity == "error" for f in b.findings[k.key]) for k in b.forms] for b in batches])
+    validation = {
+        "method": f"{OOF_FOLDS}-fold out-of-fold predictions",
+        "n_forms": int(len(y)),
+        "n_positive": int(y.sum()),
+        "n_misread": int(np.concatenate([b.misread for b in batches]).sum()),
+        "roc_auc": float(roc_auc_score(y, oof)),
+        "pr_auc": float(average_precision_score(y, oof)),
+        "brier": float(brier_score_loss(y, oof)),
+        "at_threshold": rates(flagged, y),
+        "rules_alone": rates(rules.astype(bool), y),
+        "always_error_alone": rates(always, y),
+    }
+    model = FlagModel(**(params or {})).set_params(threshold=threshold).fit(X, y)
+    meta = {
+        "name": Path(out).name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "threshold": threshold,
+        "target_recall": target_recall,
+        "features": list(FEATURE_NAMES),
+        "params": model.get_params(),
+        "training_data": {
+            "runs": [str(d) for d in data_dirs],
+            "fingerprint": _fingerprint([Path(d) for d in data_dirs]),
+            "perfect_reader_runs": [b.name for b, d in zip(batches, data_dirs) if not (Path(d) / FORMS_FILE).is_file()],
+        },
+        "code_version": _code_version(),
+        "libraries": _library_versions(),
+        "validation": validation,
+    }
+    return save_model(model, Path(out), meta)

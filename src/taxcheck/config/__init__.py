@@ -1,0 +1,1 @@
+"""Packaged configuration files (pilot.yaml: parameters of the pilot evaluation report)."""

@@ -1,0 +1,89 @@
+"""The reading stage's entry point: one file → its forms, upright pages, or a quarantine entry.
+
+``read_document`` never raises for a bad input file: whatever goes wrong with one document is
+reported as :class:`taxcheck.records.Quarantined` so that the nightly batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from taxcheck.extract.fields import FieldContext, read_fields
+from taxcheck.extract.prepare import PreparedPage, ReadSettings, prepare_page
+from taxcheck.ingest import QUARANTINE_REASONS, load_document
+from taxcheck.layout.template import load_layout
+from taxcheck.ocr import get_engine
+from taxcheck.ocr.base import OcrEngine, OcrUnavailable
+from taxcheck.records import BBox, Form, Page, Quarantined
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DocumentResult:
+    """Everything read from one input file."""
+
+    source: str  # path relative to the input root, "/" separators
+    forms: list[Form] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)  # upright pages, same page numbers as forms
+    quarantined: Quarantined | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _label_boxes(form) -> list[BBox]:
+    out = []
+    for lab in form.version.labels:
+        if len(lab.text) <= 2:  # the small 千/円/内/人 marks printed inside value boxes
+            out.append(form.rect_to_page(lab.rect))
+    return out
+
+
+def forms_of_page(prepared: PreparedPage, engine: OcrEngine | None = None) -> list[Form]:
+    """Field values of every form located on a prepared page, in reading order."""
+    forms: list[Form] = []
+    page = prepared.page
+    h, w = page.image.shape[:2]
+    for slot, located in enumerate(prepared.forms, start=1):
+        ctx = FieldContext(located, page.words or [], prepared.clean, page.text_source, _label_boxes(located),
+                           engine if page.text_source == "ocr" else None)
+        fields = read_fields(ctx, located.tax_year)
+        b = located.bbox
+        forms.append(Form(
+            source=page.source, page=page.page_no, slot=slot, form="salary_report", tax_year=located.tax_year,
+            fields=fields, bbox=BBox(max(0, b.x0), max(0, b.y0), min(w, b.x1), min(h, b.y1)),
+            layout_version=located.version.name, rotation=page.rotation,
+        ))
+    return forms
+
+
+def read_document(path: Path, root: Path, year_hint: int | None = None, *,
+                  engine: OcrEngine | None = None, settings: ReadSettings | None = None) -> DocumentResult:
+    """Read every form of one file (see module docstring). Raises only OcrUnavailable."""
+    import time
+
+    t0 = time.perf_counter()
+    ingested = load_document(Path(path), Path(root))
+    result = DocumentResult(ingested.source, quarantined=ingested.quarantined)
+    result.timings["ingest"] = time.perf_counter() - t0
+    if ingested.quarantined:
+        return result
+    engine = engine or get_engine()
+    settings = settings or ReadSettings()
+    layout = load_layout()
+    for page in ingested.pages:
+        t1 = time.perf_counter()
+        try:
+            prepared = prepare_page(page, engine, layout, year_hint, settings)
+            result.forms += forms_of_page(prepared, engine)
+            result.pages.append(prepared.page)
+        except OcrUnavailable:
+            raise
+        except Exception as e:  # noqa: BLE001 - one bad page must not stop the batch
+            log.warning("%s p%d: could not be read (%s)", page.source, page.page_no, type(e).__name__)
+            result.pages.append(page)
+        result.timings[f"page{page.page_no}"] = time.perf_counter() - t1
+    if not result.forms:
+        result.quarantined = Quarantined(result.source, QUARANTINE_REASONS["no_form_found"], "no_form_found")
+    return result

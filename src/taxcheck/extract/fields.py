@@ -1,0 +1,208 @@
+"""Field values of one located form, driven by the layout YAML.
+
+Every field's rectangle (template mm) is mapped onto the page by the form's fitted transform;
+what is read there depends on how the box is printed (``align`` in the layout):
+
+* ``left`` / ``center`` / ``right``: the words inside the box (printed labels such as 千/円 excluded);
+* ``cells``: one digit per cell (個人番号, 法人番号) — the words inside, digits only;
+* ``rows``: the dependants' name rows — the value is how many rows hold ink;
+* ``date``: era mark (ink in one of 明/大/昭/平/令), then the year/month/day boxes;
+  中途就・退職 has one date and two marks (就職 / 退職);
+* flags (type ``flag``): ink in the box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from taxcheck.extract.marks import is_marked
+from taxcheck.extract.reread import ocr_many
+from taxcheck.ocr.base import OcrEngine
+from taxcheck.extract.words import join_words, mean_confidence, words_in
+from taxcheck.forms import FieldSpec, salary_fields
+from taxcheck.layout.locate import PT_MM, LocatedForm
+from taxcheck.layout.template import FieldBox
+from taxcheck.normalize import normalize
+from taxcheck.records import BBox, FieldValue, TextSource, Word
+
+FIELD_MARGIN_MM = 0.6  # words whose centre is this close outside a box still belong to it
+FORMAT_PENALTY = 0.5  # confidence multiplier when a value fails its format or check digit
+BLANK_CONFIDENCE = 0.95
+TEXT_LAYER_CONFIDENCE = 0.99
+ROW_INK_SHARE = 0.01
+
+
+@dataclass
+class FieldContext:
+    """What the field readers need about one form on one page."""
+
+    form: LocatedForm
+    words: list[Word]
+    clean: np.ndarray  # grey, rules removed, red dropped out: for ink tests
+    source: TextSource
+    label_boxes: list[BBox]
+    engine: OcrEngine | None = None  # set on scanned pages: boxes are OCRed on their own
+    cache: dict = field(default_factory=dict)
+
+    def words_for(self, rect, mode: str, margin_mm: float = FIELD_MARGIN_MM) -> list[Word]:
+        """Words of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`."""
+        if self.engine is None:
+            return words_in(self.words, self.box(rect, margin_mm), self.label_boxes)
+        return self.cache.get((tuple(rect), mode), [])
+
+    def prefetch(self, wanted: list[tuple[tuple, str, float]]) -> None:
+        """OCR every (rect, mode, font pt) box of the form in one call per mode."""
+        requests = []
+        for rect, mode, pt in dict.fromkeys(wanted):
+            box = self.box(rect, FIELD_MARGIN_MM / 3)
+            blank = [b for b in self.label_boxes if _overlaps(b, box)]
+            text_px = pt * PT_MM * 0.8 * self.form.scale  # CJK glyphs fill ~80% of the em
+            requests.append(((rect, mode), box, mode, blank, text_px))
+        self.cache.update(ocr_many(self.engine, self.clean, requests))
+
+    def box(self, rect, margin_mm: float = 0.0) -> BBox:
+        return self.form.rect_to_page(tuple(rect), margin_mm)
+
+
+def _overlaps(a: BBox, b: BBox) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+MODES = {"amount": "digits", "count": "digits", "my_number": "digits", "payer_number": "digits",
+         "date": "digits", "text": "line", "kana": "line"}
+
+
+def _value(ctx: FieldContext, spec: FieldSpec, raw: str, conf: float, bbox: BBox, tax_year: int | None) -> FieldValue:
+    norm = normalize(spec.type, raw, tax_year=tax_year)
+    if not raw.strip():
+        conf = BLANK_CONFIDENCE
+    elif ctx.source == "text_layer":
+        conf = max(conf, TEXT_LAYER_CONFIDENCE)
+    if not norm.ok:
+        conf *= FORMAT_PENALTY
+    return FieldValue(spec.name, raw, norm.value, float(round(conf, 4)), bbox, ctx.source)
+
+
+def _read_words(ctx: FieldContext, fb: FieldBox, spec: FieldSpec) -> tuple[str, float, BBox]:
+    ws = ctx.words_for(fb.rect, _mode(spec, fb))
+    return join_words(ws), mean_confidence(ws), ctx.box(fb.rect)
+
+
+def _read_rows(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
+    rows = fb.extra.get("rows", [])
+    n, confs = 0, []
+    for row in rows:
+        box = ctx.box(row["name"])
+        ws = words_in(ctx.words, box, ctx.label_boxes) if ctx.engine is None else []
+        marked, c = is_marked(ctx.clean, box)
+        if ws or marked:
+            n += 1
+        confs.append(c if not ws else max(c, mean_confidence(ws)))
+    return (str(n) if n else ""), (min(confs) if confs else 0.0), ctx.box(fb.rect)
+
+
+def _read_flag(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
+    box = ctx.box(fb.rect)
+    marked, c = is_marked(ctx.clean, box)
+    if not marked and ctx.source == "text_layer" and words_in(ctx.words, box, ctx.label_boxes):
+        marked, c = True, TEXT_LAYER_CONFIDENCE
+    return ("＊" if marked else ""), c, box
+
+
+def _part(ctx: FieldContext, rect) -> tuple[str, float]:
+    ws = ctx.words_for(tuple(rect), "digits", FIELD_MARGIN_MM / 2)
+    return join_words(ws).replace(" ", ""), mean_confidence(ws) if ws else 1.0
+
+
+def _read_date(ctx: FieldContext, fb: FieldBox, tax_year: int | None = None) -> tuple[str, float, BBox]:
+    """Era mark + year/month/day boxes → e.g. ``昭 55 4 12`` for the date normaliser."""
+    box = ctx.box(fb.rect)
+    confs: list[float] = []
+    era = ""
+    if "mark" in fb.extra:  # 中途就・退職: this field's mark cell must be ticked
+        marked, c = is_marked(ctx.clean, ctx.box(fb.extra["mark"]))
+        if not marked:
+            return "", c, box
+        era = str(fb.extra.get("era", ""))
+        confs.append(c)
+    parts = fb.extra.get("parts", {})
+    texts = []
+    for key in ("year", "month", "day"):
+        t, c = _part(ctx, parts[key]) if key in parts else ("", 1.0)
+        texts.append(t)
+        confs.append(c)
+    if not any(texts):
+        return "", min(confs) if confs else BLANK_CONFIDENCE, box
+    if "era_marks" in fb.extra:
+        shares = {e: is_marked(ctx.clean, ctx.box(r)) for e, r in fb.extra["era_marks"].items()}
+        ticked = [e for e, (m, _) in shares.items() if m]
+        if len(ticked) == 1:
+            era = ticked[0]
+            confs.append(shares[era][1])
+        else:
+            confs.append(0.3)
+            era = ticked[0] if ticked else _plausible_birth_era(texts[0], tax_year)
+    elif era and "mark" in fb.extra:
+        era = ""  # 中途就・退職 print era years of the tax year's era: let the normaliser pick 平成31/令和
+    raw = f"{era} {texts[0]} {texts[1]} {texts[2]}".strip()
+    return raw, min(confs), box
+
+
+def _plausible_birth_era(year_text: str, tax_year: int | None) -> str:
+    """No era mark readable: the era that makes the earner 15–100 years old in the tax year."""
+    from taxcheck.normalize.dates import ERAS, era_to_year
+
+    digits = "".join(c for c in year_text if c.isdigit())
+    if not digits:
+        return ""
+    y, ty = int(digits), tax_year or 2020
+    for short, era in (("昭", "昭和"), ("平", "平成"), ("大", "大正"), ("令", "令和")):
+        if 15 <= ty - era_to_year(era, y) <= 100:
+            return short
+    return ""
+
+
+
+def _mode(spec: FieldSpec, fb: FieldBox) -> str:
+    mode = MODES.get(spec.type, "line")
+    if mode == "line" and int(fb.extra.get("lines", 1)) > 1:
+        mode = "block"
+    return mode
+
+
+def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int | None) -> list[tuple[tuple, str, float]]:
+    wanted = []
+    for name, fb in ctx.form.version.fields.items():
+        spec = specs.get(name)
+        if spec is None or not spec.applies_to(tax_year) or spec.type == "flag" or fb.align == "rows":
+            continue
+        pt = float(fb.extra.get("pt", ctx.form.version.value_pt))
+        if fb.align == "date":
+            wanted += [(tuple(r), "digits", pt) for r in fb.extra.get("parts", {}).values()]
+        else:
+            wanted.append((tuple(fb.rect), _mode(spec, fb), pt))
+    return wanted
+
+
+def read_fields(ctx: FieldContext, tax_year: int | None) -> dict[str, FieldValue]:
+    """Every field of the form's layout version, keyed by results.csv column."""
+    specs = salary_fields()
+    out: dict[str, FieldValue] = {}
+    if ctx.engine is not None:
+        ctx.prefetch(_boxes_to_read(ctx, specs, tax_year))
+    for name, fb in ctx.form.version.fields.items():
+        spec = specs.get(name)
+        if spec is None or not spec.applies_to(tax_year):
+            continue
+        if spec.type == "flag":
+            raw, conf, box = _read_flag(ctx, fb)
+        elif fb.align == "date":
+            raw, conf, box = _read_date(ctx, fb, tax_year)
+        elif fb.align == "rows":
+            raw, conf, box = _read_rows(ctx, fb)
+        else:
+            raw, conf, box = _read_words(ctx, fb, spec)
+        out[name] = _value(ctx, spec, raw, conf, box, tax_year)
+    return out

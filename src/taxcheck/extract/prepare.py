@@ -1,0 +1,98 @@
+"""One page → upright, straight image with its words, and the forms located on it.
+
+Text-layer pages keep their exact words. Scanned pages are deskewed and OCRed once (full page,
+ruled lines removed); if no form title is found, the page may be on its side or upside down:
+Tesseract OSD proposes a turn, then the other turns are tried, each verified by finding a title.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from taxcheck.layout.geometry import rotate_bound, straighten
+from taxcheck.layout.lines import Line, group_lines
+from taxcheck.layout.locate import LocatedForm, locate_forms
+from taxcheck.layout.template import Layout
+from taxcheck.ocr.base import OcrEngine
+from taxcheck.ocr.preprocess import dropout_red, remove_rules
+from taxcheck.records import Page, Word
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """Knobs of the reading stage (checked on creation)."""
+
+    ocr_dropout_red: bool = False  # drop red/orange ink before OCR (when labels are printed black)
+    try_rotations: bool = True
+    max_ocr_passes: int = 4
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_ocr_passes <= 4:
+            raise ValueError("max_ocr_passes must be 1..4")
+
+
+@dataclass
+class PreparedPage:
+    page: Page  # image upright and straight; words in its pixels
+    clean: np.ndarray  # grey, red dropped, rules removed
+    lines: list[Line]
+    forms: list[LocatedForm] = field(default_factory=list)
+    skew: float = 0.0
+    ocr_passes: int = 0
+
+
+def ocr_input(image: np.ndarray, settings: ReadSettings) -> np.ndarray:
+    import cv2
+
+    grey = dropout_red(image) if settings.ocr_dropout_red else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return remove_rules(grey)
+
+
+def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, layout: Layout,
+             year_hint: int | None, settings: ReadSettings) -> PreparedPage:
+    img = rotate_bound(image, rotation // 90)
+    img, skew = straighten(img)
+    words = engine.read_words(ocr_input(img, settings), mode="page")
+    lines = group_lines(words)
+    forms = locate_forms(lines, layout, page.dpi, year_hint)
+    upright = Page(page.source, page.page_no, img, page.dpi, words, "ocr", rotation)
+    clean = remove_rules(dropout_red(img))
+    return PreparedPage(upright, clean, lines, forms, skew, 1)
+
+
+def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | None = None,
+                 settings: ReadSettings = ReadSettings()) -> PreparedPage:
+    """Upright page, its words and the forms on it (``forms`` empty when none was found)."""
+    if page.text_source == "text_layer" and page.words:
+        lines = group_lines(page.words)
+        forms = locate_forms(lines, layout, page.dpi, year_hint)
+        if forms:
+            return PreparedPage(page, remove_rules(dropout_red(page.image)), lines, forms)
+        log.info("%s p%d: text layer holds no form title; OCR instead", page.source, page.page_no)
+    tried: list[int] = []
+    best = _attempt(page, page.image, 0, engine, layout, year_hint, settings)
+    tried.append(0)
+    if best.forms or not settings.try_rotations:
+        return best
+    passes = 1
+    candidates: list[int] = []
+    osd = engine.orientation(page.image)
+    if osd is not None:
+        candidates.append(osd)
+    candidates += [180, 90, 270]
+    for rot in candidates:
+        if rot in tried or passes >= settings.max_ocr_passes:
+            continue
+        tried.append(rot)
+        attempt = _attempt(page, page.image, rot, engine, layout, year_hint, settings)
+        passes += 1
+        if attempt.forms:
+            attempt.ocr_passes = passes
+            return attempt
+    best.ocr_passes = passes
+    return best

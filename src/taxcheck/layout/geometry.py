@@ -1,0 +1,69 @@
+"""Orientation and skew of page images.
+
+Skew is found by projection profiles: the row-sum profile of a binarised page is sharpest
+(highest variance) when text lines and rules are horizontal. We search a small angle range
+on a downscaled page, which is cheap and needs no text recognition.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from taxcheck.ocr.preprocess import binarize, dropout_red
+
+SKEW_RANGE_DEG = 5.0
+SKEW_STEP_DEG = 0.1
+PROFILE_WIDTH_PX = 900  # width of the downscaled page the skew search runs on
+MIN_SKEW_DEG = 0.3  # below this, leave the page alone (rotation blurs)
+
+
+def rotate_bound(image: np.ndarray, quarter_turns_cw: int) -> np.ndarray:
+    """Turn an image clockwise by ``quarter_turns_cw`` × 90° (lossless)."""
+    k = quarter_turns_cw % 4
+    if k == 0:
+        return image
+    return np.ascontiguousarray(np.rot90(image, k=-k))
+
+
+def rotate_image(image: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate counter-clockwise by ``angle_deg`` about the centre, keeping the size, white fill."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    border = (255, 255, 255) if image.ndim == 3 else 255
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
+
+
+def _profile_score(bw: np.ndarray, angle: float) -> float:
+    rot = rotate_image(bw, angle) if angle else bw
+    prof = rot.sum(axis=1, dtype=np.float64)
+    return float(np.var(np.diff(prof)))
+
+
+def deskew_angle(image: np.ndarray) -> float:
+    """Angle (degrees, counter-clockwise positive as in :func:`rotate_image`) that straightens the page."""
+    grey = dropout_red(image) if image.ndim == 3 else image
+    h, w = grey.shape[:2]
+    f = PROFILE_WIDTH_PX / max(w, 1)
+    small = cv2.resize(grey, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else grey
+    bw = binarize(small)
+    bw = cv2.copyMakeBorder(bw, 0, 0, 0, 0, cv2.BORDER_CONSTANT, value=0)
+    best, best_score = 0.0, _profile_score(bw, 0.0)
+    # coarse then fine
+    for step, span, centre in ((0.5, SKEW_RANGE_DEG, 0.0), (SKEW_STEP_DEG, 0.5, None)):
+        c = best if centre is None else centre
+        for a in np.arange(c - span, c + span + 1e-9, step):
+            if abs(a) < 1e-9 and c == 0.0:
+                continue
+            s = _profile_score(bw, float(a))
+            if s > best_score:
+                best, best_score = float(a), s
+    return round(best, 2)
+
+
+def straighten(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The deskewed image and the angle applied."""
+    angle = deskew_angle(image)
+    if abs(angle) < MIN_SKEW_DEG:
+        return image, 0.0
+    return rotate_image(image, angle), angle

@@ -1,0 +1,265 @@
+"""Find every form on an upright page and the transform from its template (mm) to the page (px).
+
+Each occurrence of the title 「給与支払報告書」 is one form (2-up and 4-up sheets hold several).
+The title alone gives a first similarity transform (offset + scale); the printed anchor labels
+near where that transform puts them then give many point pairs, and a RANSAC fit of a
+similarity transform (cv2.estimateAffinePartial2D) ignores the misread ones. Nothing here
+knows pixel positions: only the template in millimetres and what was read on the page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from taxcheck.layout.lines import LabelHit, Line, canon, find_label
+from taxcheck.layout.template import Label, Layout, LayoutVersion, Rect
+from taxcheck.records import BBox
+
+PT_MM = 25.4 / 72
+SEARCH_RADIUS_MM = 18.0  # how far from the title-based guess an anchor may be
+REFINE_RADIUS_MM = 3.0  # how far from the fitted position an anchor may be on the second pass
+RANSAC_THRESHOLD_MM = 1.5
+MIN_TITLE_SHARE = 0.55
+SCALE_RANGE = (0.3, 3.0)  # plausible form scale relative to the page's declared dpi
+
+_ERA_YEAR = re.compile(r"(令和|平成|R|H)(元|\d{1,2})年?分")
+_GREGORIAN_YEAR = re.compile(r"(20\d\d)年分")
+ERA_BASE = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}
+
+
+def year_from_text(text: str) -> int | None:
+    """Tax year from the title line: 令和元年分 → 2019, 令和2年分 → 2020, 平成31年分 → 2019, 2021年分 → 2021."""
+    t = canon(text).replace("O", "0").replace("o", "0")
+    m = _ERA_YEAR.search(t)
+    if m:
+        n = 1 if m.group(2) == "元" else int(m.group(2))
+        return ERA_BASE[m.group(1)] + n
+    m = _GREGORIAN_YEAR.search(t)
+    return int(m.group(1)) if m else None
+
+
+@dataclass
+class LocatedForm:
+    """One form on a page: its template version, tax year and mm→px transform."""
+
+    version: LayoutVersion
+    tax_year: int | None
+    year_read: bool  # the year came from the printed title (not a hint or a guess)
+    matrix: np.ndarray  # 2×3, template mm → page px
+    anchors_found: int
+    anchor_hits: dict[str, LabelHit] = field(default_factory=dict)
+    title_hit: LabelHit | None = None
+
+    @property
+    def scale(self) -> float:
+        return float(math.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+
+    def to_page(self, x: float, y: float) -> tuple[float, float]:
+        p = self.matrix @ np.array([x, y, 1.0])
+        return float(p[0]), float(p[1])
+
+    def rect_to_page(self, rect: Rect, margin_mm: float = 0.0) -> BBox:
+        x0, y0, x1, y1 = rect
+        x0, y0, x1, y1 = x0 - margin_mm, y0 - margin_mm, x1 + margin_mm, y1 + margin_mm
+        pts = [self.to_page(x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
+        return BBox(min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts))
+
+    @property
+    def bbox(self) -> BBox:
+        w, h = self.version.size_mm
+        return self.rect_to_page((0.0, 0.0, w, h))
+
+
+def _em(ch: str) -> float:
+    return 1.0 if unicodedata.east_asian_width(ch) in ("W", "F", "A") else 0.5
+
+
+def label_points(rect: Rect, text: str, pt: float = 6.0, vertical: bool = False, align: str = "center") -> list[tuple[float, float]]:
+    """Template position (mm) of each character of a label as printed: ``pt`` sized, aligned in ``rect``."""
+    t = canon(text)
+    if not t:
+        return []
+    x0, y0, x1, y1 = rect
+    em = pt * PT_MM
+    if vertical:
+        total = len(t) * em
+        start = (y0 + y1) / 2 - total / 2
+        return [((x0 + x1) / 2, start + (k + 0.5) * em) for k in range(len(t))]
+    widths = [_em(c) * em for c in t]
+    total = sum(widths)
+    if total > (x1 - x0):  # squeezed into its box
+        f = (x1 - x0) / total
+        widths = [w * f for w in widths]
+        total = x1 - x0
+    start = x0 if align == "left" else (x1 - total if align == "right" else (x0 + x1) / 2 - total / 2)
+    out, x = [], start
+    for w in widths:
+        out.append((x + w / 2, (y0 + y1) / 2))
+        x += w
+    return out
+
+
+def label_pts(lab: Label) -> list[tuple[float, float]]:
+    return label_points(lab.rect, lab.text, lab.pt, lab.vertical, lab.align)
+
+
+def _pairs(hit: LabelHit, pts: list[tuple[float, float]]) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    return [(pts[k], p) for k, p in hit.pairs if k < len(pts)]
+
+
+def _similarity_from_pairs(pairs) -> np.ndarray | None:
+    """Least-squares similarity (no RANSAC) from ≥2 pairs, or pure translation+given scale from 1."""
+    if len(pairs) < 2:
+        return None
+    src = np.array([p[0] for p in pairs], dtype=np.float64)
+    dst = np.array([p[1] for p in pairs], dtype=np.float64)
+    m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    return m
+
+
+def _dedupe_titles(hits: list[LabelHit], min_dist_px: float) -> list[LabelHit]:
+    kept: list[LabelHit] = []
+    for h in sorted(hits, key=lambda h: -h.score):
+        c = h.centre
+        if all(math.dist(c, k.centre) > min_dist_px for k in kept):
+            kept.append(h)
+    return kept
+
+
+def _title_year(hit: LabelHit, lines: list[Line]) -> int | None:
+    """Year printed on the title's line (or just above/left of it)."""
+    cx, cy = hit.centre
+    ys = [p[1][1] for p in hit.pairs]
+    xs = [p[1][0] for p in hit.pairs]
+    h = max(8.0, (max(xs) - min(xs)) / max(1, len(xs)))
+    for line in sorted(lines, key=lambda ln: abs(ln.bbox.cy - cy)):
+        b = line.bbox
+        if abs(b.cy - cy) > 3 * h:
+            break
+        if b.x0 > max(xs) + 2 * h:
+            continue
+        y = year_from_text(line.text)
+        if y is not None:
+            return y
+    return None
+
+
+def _fit(version: LayoutVersion, init: np.ndarray, hits_by_label: dict[str, list[LabelHit]], radius_mm: float):
+    """Pick each anchor's hit nearest to where ``init`` puts it, then fit a similarity with RANSAC."""
+    scale = math.hypot(init[0, 0], init[1, 0])
+    chosen: dict[str, LabelHit] = {}
+    pairs = []
+    for lab in version.anchors:
+        lx, ly = (lab.rect[0] + lab.rect[2]) / 2, (lab.rect[1] + lab.rect[3]) / 2
+        px, py = init @ np.array([lx, ly, 1.0])
+        best, best_d = None, radius_mm * scale
+        for h in hits_by_label.get(lab.text, []):
+            # compare like with like: the hit's matched characters against their template points
+            pts = label_pts(lab)
+            tx = np.mean([pts[k][0] for k, _ in h.pairs if k < len(pts)])
+            ty = np.mean([pts[k][1] for k, _ in h.pairs if k < len(pts)])
+            ex, ey = init @ np.array([tx, ty, 1.0])
+            d = math.dist(h.centre, (ex, ey))
+            if d < best_d:
+                best, best_d = h, d
+        if best is not None:
+            chosen[lab.text] = best
+            pairs += _pairs(best, label_pts(lab))
+    if len(pairs) < 3:
+        return init, chosen
+    src = np.array([p[0] for p in pairs], dtype=np.float64)
+    dst = np.array([p[1] for p in pairs], dtype=np.float64)
+    m, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
+                                             ransacReprojThreshold=RANSAC_THRESHOLD_MM * scale,
+                                             maxIters=2000, confidence=0.995, refineIters=20)
+    if m is None or inliers is None or int(inliers.sum()) < 3:
+        return init, chosen
+    new_scale = math.hypot(m[0, 0], m[1, 0])
+    if not (0.8 * scale <= new_scale <= 1.25 * scale) or abs(math.atan2(m[1, 0], m[0, 0])) > math.radians(6):
+        return init, chosen
+    return m, chosen
+
+
+def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int | None = None) -> list[LocatedForm]:
+    """Every salary-report form on a page whose words were grouped into ``lines``."""
+    # Titles: each version's title text (they share the core 「給与支払報告書」).
+    titles = {v.title_text for v in layout.versions.values()}
+    title_hits: list[LabelHit] = []
+    for t in titles:
+        title_hits += [h for h in find_label(t, lines, MIN_TITLE_SHARE)]
+    if not title_hits:
+        core = "給与支払報告書"
+        title_hits = find_label(core, lines, 0.7)
+        core_only = True
+    else:
+        core_only = False
+    any_version = layout.for_year(year_hint)
+    px_per_mm = dpi / 25.4
+    title_hits = _dedupe_titles(title_hits, 30 * px_per_mm * 0.4)
+    anchor_texts = {lab.text for v in layout.versions.values() for lab in v.anchors}
+    hits_by_label = {t: find_label(t, lines) for t in anchor_texts}
+
+    forms: list[LocatedForm] = []
+    for th in title_hits:
+        year = _title_year(th, lines)
+        year_read = year is not None
+        if year is None:
+            year = year_hint
+        version = layout.for_year(year) if year is not None else any_version
+        tpts = label_points(version.title_rect, version.title_text, version.title_pt)
+        if core_only:  # only the core 「給与支払報告書」 was found: its characters sit inside the full title
+            i = max(0, canon(version.title_text).find("給与支払報告書"))
+            tpts = tpts[i:i + 7]
+        tpairs = _pairs(th, tpts)
+        init = _init_from_title(tpairs, px_per_mm)
+        if init is None:
+            continue
+        m, chosen = _fit(version, init, hits_by_label, SEARCH_RADIUS_MM)
+        m, chosen = _fit(version, m, hits_by_label, REFINE_RADIUS_MM * 2)
+        if year is None:  # no year anywhere: the 令和2年分 layout has 基礎控除の額; guess by the anchors found
+            version = _guess_version(layout, m, hits_by_label) or version
+        forms.append(LocatedForm(version, year, year_read, m, len(chosen), chosen, th))
+    return order_forms(forms)
+
+
+def _init_from_title(tpairs, px_per_mm: float) -> np.ndarray | None:
+    if not tpairs:
+        return None
+    src = np.array([p[0] for p in tpairs])
+    dst = np.array([p[1] for p in tpairs])
+    span_src = src[:, 0].max() - src[:, 0].min()
+    span_dst = dst[:, 0].max() - dst[:, 0].min()
+    s = span_dst / span_src if span_src > 5 else px_per_mm
+    if not (SCALE_RANGE[0] * px_per_mm <= s <= SCALE_RANGE[1] * px_per_mm):
+        s = px_per_mm
+    t = dst.mean(axis=0) - s * src.mean(axis=0)
+    return np.array([[s, 0.0, t[0]], [0.0, s, t[1]]])
+
+
+def _guess_version(layout: Layout, m: np.ndarray, hits_by_label) -> LayoutVersion | None:
+    best, best_n = None, -1
+    for v in layout.versions.values():
+        _, chosen = _fit(v, m, hits_by_label, REFINE_RADIUS_MM * 2)
+        if len(chosen) > best_n:
+            best, best_n = v, len(chosen)
+    return best
+
+
+def order_forms(forms: list[LocatedForm]) -> list[LocatedForm]:
+    """Reading order: rows top to bottom, left to right within a row."""
+    if not forms:
+        return forms
+    forms = sorted(forms, key=lambda f: f.bbox.y0)
+    rows: list[list[LocatedForm]] = []
+    for f in forms:
+        if rows and abs(f.bbox.y0 - rows[-1][0].bbox.y0) < 0.4 * f.bbox.height:
+            rows[-1].append(f)
+        else:
+            rows.append([f])
+    return [f for row in rows for f in sorted(row, key=lambda f: f.bbox.x0)]

@@ -1,0 +1,79 @@
+"""Dates as printed on the forms → ISO ``YYYY-MM-DD``.
+
+Forms print dates in the Japanese era calendar: ``昭和55年4月12日``, ``昭 55 4 12`` (the era
+box ticked and three numbers), ``S55.4.12``, ``令和元年5月1日`` (元年 = year 1), ``平成31年``;
+software sometimes prints Gregorian ``1980/4/12``. The era table is data (first day of each era),
+not a chain of ifs. A date without an era (``1 4 1`` in 中途就・退職) takes the era in force in the
+tax year when one is given.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from taxcheck.normalize.text import Normalized, fold
+
+# era → (first day, letters and kanji it is written with)
+ERAS: dict[str, tuple[date, tuple[str, ...]]] = {
+    "明治": (date(1868, 1, 25), ("明治", "明", "M")),
+    "大正": (date(1912, 7, 30), ("大正", "大", "T")),
+    "昭和": (date(1926, 12, 25), ("昭和", "昭", "S")),
+    "平成": (date(1989, 1, 8), ("平成", "平", "H")),
+    "令和": (date(2019, 5, 1), ("令和", "令", "R")),
+}
+_ALIASES = sorted(((alias, era) for era, (_, aliases) in ERAS.items() for alias in aliases), key=lambda t: -len(t[0]))
+_ERA_RE = re.compile("|".join(re.escape(a) for a, _ in _ALIASES))
+_ALIAS_TO_ERA = dict(_ALIASES)
+# OCR look-alikes inside a date: O→0, l/I/|→1; 元 (first year) → 1.
+_DATE_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "元": "1"})
+
+
+def era_to_year(era: str, era_year: int) -> int:
+    """Gregorian year of ``era_year`` in ``era`` (令和 1 → 2019)."""
+    return ERAS[era][0].year + era_year - 1
+
+
+def _default_era(tax_year: int | None) -> str | None:
+    if tax_year is None:
+        return None
+    return "令和" if tax_year >= 2019 else "平成"
+
+
+def parse_date(raw: str, *, tax_year: int | None = None) -> Normalized:
+    """ISO date of ``raw``; ``""`` for a blank box; ok=False when it cannot be read as a real date."""
+    s = fold(raw)
+    if not s:
+        return Normalized("", True)
+    m = _ERA_RE.search(s)
+    era = _ALIAS_TO_ERA[m.group(0)] if m else None
+    rest = s[m.end():] if m else s
+    rest = rest.translate(_DATE_LOOKALIKE)
+    nums = [int(n) for n in re.findall(r"\d+", rest)]
+    if len(nums) == 1 and len(str(nums[0])) in (6, 8) and era is None:  # 19800412 / 550412
+        t = str(nums[0])
+        nums = [int(t[:-4]), int(t[-4:-2]), int(t[-2:])]
+    if len(nums) < 3:
+        return Normalized(s, False)
+    y, mth, d = nums[:3]
+    ok = len(nums) == 3
+    explicit_era = era is not None
+    if era is None and y >= 1868:
+        year = y
+    else:
+        if era is None:
+            era = _default_era(tax_year)
+            ok = ok and era is not None
+            if era is None:
+                return Normalized(s, False)
+            # 平成31年 and 令和元年 are both 2019; a bare "31" in a 令和 tax year means 平成31.
+            if era == "令和" and y > 2 + (tax_year or 2019) - 2019 + 1:
+                era = "平成"
+        year = era_to_year(era, y)
+    try:
+        value = date(year, mth, d)
+    except ValueError:
+        return Normalized(s, False)
+    if explicit_era and value < ERAS[era][0]:
+        ok = False
+    return Normalized(value.isoformat(), ok)

@@ -1,0 +1,28 @@
+"""The contract every OCR engine keeps (invoice2data-style interface)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from taxcheck.records import Word
+
+
+class OcrUnavailable(RuntimeError):
+    """The OCR engine is not installed or lacks a language: the batch cannot run."""
+
+
+class OcrEngine(ABC):
+    """Reads words from an image. Coordinates are pixels of the image passed in."""
+
+    name: str = "base"
+
+    @abstractmethod
+    def read_words(self, image: np.ndarray, *, mode: str = "page") -> list[Word]:
+        """Words with boxes and confidences 0..1. ``mode``: "page" (sparse form text), "line"
+        (one line of text), "digits" (one line of digits and separators)."""
+
+    @abstractmethod
+    def orientation(self, image: np.ndarray) -> int | None:
+        """Degrees clockwise the page must be turned to be upright (0/90/180/270), None if unsure."""

@@ -1,0 +1,70 @@
+"""Tesseract (``jpn``) through pytesseract.image_to_data: words, boxes, confidences.
+
+Modes map to page segmentation modes: "page" = psm 11 (sparse text: a form is islands of text,
+not paragraphs), "line" = psm 7, "block" = psm 6, "digits" = psm 6 with a digit whitelist (re-reads of amount and
+number boxes). OMP_THREAD_LIMIT=1 is the caller's business (one process per core is faster).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytesseract
+from PIL import Image
+
+from taxcheck.ocr.base import OcrEngine, OcrUnavailable
+from taxcheck.records import BBox, Word
+
+PSM = {"page": 11, "block": 6, "line": 7, "digits": 6}
+DIGIT_WHITELIST = "0123456789,."
+
+
+class TesseractEngine(OcrEngine):
+    name = "tesseract"
+
+    def __init__(self, lang: str = "jpn", timeout: float = 120.0) -> None:
+        self.lang = lang
+        self.timeout = timeout
+
+    def check(self) -> None:
+        """Raise OcrUnavailable unless tesseract and the language are installed."""
+        try:
+            langs = pytesseract.get_languages(config="")
+        except (pytesseract.TesseractNotFoundError, OSError) as e:
+            raise OcrUnavailable("tesseract is not installed") from e
+        missing = [lang for lang in self.lang.split("+") if lang not in langs]
+        if missing:
+            raise OcrUnavailable(f"tesseract lacks language data: {missing}")
+
+    def _config(self, mode: str) -> str:
+        cfg = f"--psm {PSM[mode]} -c preserve_interword_spaces=1"
+        if mode == "digits":
+            cfg += f" -c tessedit_char_whitelist={DIGIT_WHITELIST}"
+        return cfg
+
+    def read_words(self, image: np.ndarray, *, mode: str = "page") -> list[Word]:
+        lang = "eng" if mode == "digits" else self.lang
+        data = pytesseract.image_to_data(
+            Image.fromarray(image), lang=lang, config=self._config(mode),
+            output_type=pytesseract.Output.DICT, timeout=self.timeout,
+        )
+        words: list[Word] = []
+        for text, conf, x, y, w, h in zip(data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"]):
+            text = (text or "").strip()
+            if not text:
+                continue
+            c = float(conf)
+            words.append(Word(text, max(0.0, min(1.0, c / 100.0)), BBox(x, y, x + w, y + h)))
+        return words
+
+    def orientation(self, image: np.ndarray) -> int | None:
+        try:
+            osd = pytesseract.image_to_osd(Image.fromarray(image), config="--psm 0", timeout=self.timeout)
+        except pytesseract.TesseractError:
+            return None
+        rot = re.search(r"Rotate: (\d+)", osd)
+        conf = re.search(r"Orientation confidence: ([\d.]+)", osd)
+        if not rot or not conf or float(conf.group(1)) < 1.0:
+            return None
+        return int(rot.group(1)) % 360

@@ -1,0 +1,572 @@
+"""The batch: files → forms → checks → risk → store → out dir. Pure library; the Prefect flows only wire it.
+
+Work is keyed by content: each file's sha256 is its identity in the store, so a rerun (after a crash,
+a kill, or the next night) processes only files that are new or failed, and the outputs are written
+from the store, holding every form exactly once. One file is the unit of work: it is read, checked
+and scored in a worker process (``process_file``; crops of flagged boxes are cut while the page image
+is still in memory) and written to the store in one transaction (``save_outcome``).
+Cross-form checks (the same person twice) need the whole batch and run after all files
+(``apply_batch_checks``). Nothing here logs a field value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from taxcheck.records import Decision, Finding, Form, form_from_dict, form_to_dict
+
+log = logging.getLogger(__name__)
+
+HASH_BLOCK_BYTES = 1 << 20
+MAX_ERROR_CHARS = 300
+CROPS_DIR = "crops"
+DONE_STATUSES = ("done", "quarantined")  # a rerun skips these; "failed" is retried
+
+
+class BatchError(RuntimeError):
+    """The batch itself cannot run (no OCR engine, out dir not writable): the CLI exits non-zero."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file: absolute path, path relative to the input dir (``source``) and content hash."""
+
+    path: str
+    source: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every worker needs to process a file (picklable: it crosses process boundaries)."""
+
+    input_dir: str
+    out_dir: str
+    model_dir: str | None = None
+    year_hint: int | None = None
+    crops: bool = True
+
+
+@dataclass
+class FileOutcome:
+    """What processing one file gave: forms with findings and decisions, or why none."""
+
+    sha256: str
+    source: str
+    status: str  # done / quarantined / failed
+    form_rows: list[dict] = field(default_factory=list)
+    pages: int = 0
+    code: str | None = None
+    reason: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> int:
+        return sum(1 for r in self.form_rows if r.get("flagged"))
+
+
+@dataclass
+class Plan:
+    """Which discovered files to process now, which are done already, which repeat another file."""
+
+    todo: list[InputFile]
+    done: list[InputFile]
+    duplicates: list[tuple[InputFile, str]]  # (file, source of the file with the same content)
+
+    @property
+    def shas(self) -> list[str]:
+        return [f.sha256 for f in self.todo + self.done]
+
+
+# ---------------------------------------------------------------------------------------------- discover
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(HASH_BLOCK_BYTES):
+            h.update(block)
+    return h.hexdigest()
+
+
+def discover(input_dir: str | Path, exclude: Sequence[str | Path] = ()) -> list[InputFile]:
+    """Every regular file under ``input_dir`` (recursively, sorted), with its content hash.
+
+    Anything found is taken (unknown kinds are quarantined later, never dropped); folders in
+    ``exclude`` (the out dir when it lies inside the input) are skipped.
+    """
+    root = Path(input_dir).resolve()
+    skip = [Path(e).resolve() for e in exclude]
+    found: list[InputFile] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        dirnames[:] = sorted(n for n in dirnames if (d / n).resolve() not in skip)
+        for name in sorted(filenames):
+            p = d / name
+            if not p.is_file():
+                continue
+            try:
+                found.append(InputFile(str(p), p.relative_to(root).as_posix(), sha256_file(p), p.stat().st_size))
+            except OSError as exc:  # vanished or unreadable: quarantined by the reader later
+                found.append(InputFile(str(p), p.relative_to(root).as_posix(), "unreadable:" + p.name, 0))
+                log.warning("cannot hash %s: %s", p.relative_to(root).as_posix(), type(exc).__name__)
+    found.sort(key=lambda f: f.source)
+    return found
+
+
+def plan(files: Iterable[InputFile], statuses: dict[str, str], sources: dict[str, str] | None = None) -> Plan:
+    """Split discovered files by what the store knows (``statuses``: sha → status).
+
+    A file whose content equals another file's (in this folder, or already stored under another name)
+    is a duplicate: reported, not read twice.
+    """
+    sources = sources or {}
+    todo, done, dups = [], [], []
+    seen: dict[str, str] = {}
+    for f in files:
+        if f.sha256 in seen:
+            dups.append((f, seen[f.sha256]))
+            continue
+        seen[f.sha256] = f.source
+        stored_source = sources.get(f.sha256)
+        if statuses.get(f.sha256) in DONE_STATUSES:
+            if stored_source is not None and stored_source != f.source:
+                dups.append((f, stored_source))
+            else:
+                done.append(f)
+        else:
+            todo.append(f)
+    return Plan(todo, done, dups)
+
+
+def chunked(items: Sequence, size: int) -> list[list]:
+    size = max(1, int(size))
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+# ---------------------------------------------------------------------------------------------- process
+
+
+def safe_error(exc: BaseException) -> str:
+    """Exception type and message with long digit runs masked (a message may quote a 個人番号)."""
+    msg = re.sub(r"\d[\d\- ]{6,}\d", lambda m: "*" * max(0, len(m.group(0)) - 4) + m.group(0)[-4:], str(exc))
+    return f"{type(exc).__name__}: {msg}"[:MAX_ERROR_CHARS]
+
+
+_SCORERS: dict[str | None, Any] = {}
+
+
+def scorer_for(model_dir: str | None):
+    """The classifier (H3's Scorer; rules only when no model is there), loaded once per process."""
+    if model_dir not in _SCORERS:
+        from taxcheck.classify import Scorer
+
+        _SCORERS[model_dir] = Scorer(Path(model_dir) if model_dir else None)
+    return _SCORERS[model_dir]
+
+
+def model_version(scorer) -> str:
+    meta = getattr(scorer, "metadata", None) or {}
+    if not meta:
+        return "rules-only"
+    return str(meta.get("version") or meta.get("model_sha256") or meta.get("created") or "model")
+
+
+def form_row(form: Form, findings: Sequence[Finding], decision: Decision, crops: dict[str, str] | None = None,
+             version: str | None = None) -> dict:
+    """The store/forms.jsonl shape of an assessed form."""
+    row = form_to_dict(form)
+    row.update(findings=[f.to_dict() for f in findings], risk=float(decision.risk), flagged=bool(decision.flagged),
+               reasons=list(decision.reasons), drivers=list(decision.drivers), crops=dict(crops or {}),
+               model_version=version)
+    return row
+
+
+def _crops(form: Form, findings: Sequence[Finding], decision: Decision, pages: dict[int, Any], out_dir: str) -> dict:
+    from taxcheck.report.crops import crop_boxes
+    from taxcheck.report.exceptions import flagged_columns
+
+    page = pages.get(form.page)
+    if page is None or getattr(page, "image", None) is None:
+        return {}
+    written = crop_boxes(page.image, form, flagged_columns(findings, decision), Path(out_dir) / CROPS_DIR)
+    return {col: os.path.relpath(p, out_dir) for col, p in written.items()}
+
+
+def process_file(f: InputFile, settings: Settings) -> FileOutcome:
+    """Read, check, score one file (and crop its flagged boxes). Never raises: a crash becomes ``failed``."""
+    from taxcheck.ocr import OcrUnavailable
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    try:
+        from taxcheck.extract import read_document
+
+        doc = read_document(Path(f.path), root=Path(settings.input_dir), year_hint=settings.year_hint)
+        t1 = time.perf_counter()
+        timings["read"] = t1 - t0
+        n_pages = len(doc.pages or [])
+        if doc.quarantined is not None or not doc.forms:
+            q = doc.quarantined
+            return FileOutcome(f.sha256, f.source, "quarantined", pages=n_pages,
+                               code=q.code if q else "no_form",
+                               reason=q.reason if q else "給与支払報告書が見つかりませんでした。",
+                               seconds=time.perf_counter() - t0, timings=timings)
+        forms = list(doc.forms)
+        for form in forms:  # the contract's source: path relative to --input, with / separators
+            form.source = f.source
+        scorer = scorer_for(settings.model_dir)
+        version = model_version(scorer)
+        assessed = scorer.assess(forms)
+        t2 = time.perf_counter()
+        timings["assess"] = t2 - t1
+        pages = {p.page_no: p for p in (doc.pages or [])}
+        rows = []
+        for form in forms:
+            a = assessed[form.key]
+            crops = {}
+            if settings.crops and a.decision.flagged:
+                try:
+                    crops = _crops(form, a.findings, a.decision, pages, settings.out_dir)
+                except Exception as exc:  # noqa: BLE001 - a crop is a nicety; the row still goes out
+                    log.warning("crop failed for %s: %s", form.key, type(exc).__name__)
+            rows.append(form_row(form, a.findings, a.decision, crops, version))
+        timings["crops"] = time.perf_counter() - t2
+        return FileOutcome(f.sha256, f.source, "done", rows, pages=n_pages, seconds=time.perf_counter() - t0,
+                           timings=timings)
+    except OcrUnavailable as exc:  # the engine itself is missing: the batch cannot run
+        raise BatchError(f"OCR engine unavailable: {safe_error(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        return FileOutcome(f.sha256, f.source, "failed", code="processing_error",
+                           reason="処理中にエラーが発生しました（次回の実行で再処理します）。",
+                           error=safe_error(exc), seconds=time.perf_counter() - t0, timings=timings)
+
+
+def save_outcome(store, outcome: FileOutcome, run_id: int | None) -> None:
+    from taxcheck.store import save_document
+
+    save_document(store, sha256=outcome.sha256, source=outcome.source, status=outcome.status, run_id=run_id,
+                  form_rows=outcome.form_rows, pages=outcome.pages, code=outcome.code, reason=outcome.reason,
+                  error=outcome.error, seconds=outcome.seconds)
+
+
+def outcome_counts(outcomes: Iterable[FileOutcome]) -> dict[str, Any]:
+    """Counts and summed timings of some outcomes: what a flow task may return (no personal data)."""
+    c: Counter = Counter()
+    timings: Counter = Counter()
+    for o in outcomes:
+        c["files"] += 1
+        c[o.status] += 1
+        c["pages"] += o.pages
+        c["forms"] += len(o.form_rows)
+        c["flagged"] += o.flagged
+        timings.update(o.timings)
+    return {**{k: c.get(k, 0) for k in ("files", "done", "quarantined", "failed", "pages", "forms", "flagged")},
+            "timings": {k: round(v, 3) for k, v in timings.items()}}
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def process_chunk(files: Sequence[InputFile], settings: Settings, store_url: str, run_id: int | None,
+                  workers: int = 1) -> dict[str, Any]:
+    """Process some files and write each to the store as it finishes; return counts only.
+
+    What a flow task calls: nothing personal comes back. ``workers`` > 1 reads in a process pool.
+    """
+    from taxcheck.store import open_store
+
+    store = open_store(store_url)
+    outcomes = []
+    try:
+        for o in iter_outcomes(files, settings, workers):
+            save_outcome(store, o, run_id)
+            outcomes.append(o)
+    finally:
+        store.close()
+    return outcome_counts(outcomes)
+
+
+def iter_outcomes(files: Sequence[InputFile], settings: Settings, workers: int = 1):
+    """Outcomes in completion order; in-process when ``workers`` <= 1, else in a process pool."""
+    if workers <= 1 or len(files) <= 1:
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        for f in files:
+            yield process_file(f, settings)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+        futures = {pool.submit(process_file, f, settings): f for f in files}
+        for fut in as_completed(futures):
+            f = futures[fut]
+            try:
+                yield fut.result()
+            except BatchError:
+                for other in futures:
+                    other.cancel()
+                raise
+            except Exception as exc:  # noqa: BLE001 - a worker died (out of memory, signal)
+                yield FileOutcome(f.sha256, f.source, "failed", code="worker_died",
+                                  reason="処理中にエラーが発生しました（次回の実行で再処理します）。", error=safe_error(exc))
+
+
+# ---------------------------------------------------------------------------------------------- batch level
+
+
+def _finding_keys(findings: Iterable[dict]) -> list[tuple]:
+    return sorted((f.get("code"), f.get("column"), f.get("message")) for f in findings)
+
+
+def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None) -> int:
+    """Cross-form checks over the stored forms of ``shas``; re-score forms whose findings changed.
+
+    Returns the number of forms whose findings changed. Crops of boxes flagged only now are not cut
+    (the page image is gone); the report shows the value without a crop.
+    """
+    from taxcheck.rules.checks import check_batch
+    from taxcheck.store import forms_for_run, save_assessment
+
+    rows = forms_for_run(store, shas=list(shas))
+    if len(rows) < 2:
+        return 0
+    forms = [form_from_dict(r) for r in rows]
+    findings = check_batch(forms)
+    changed = [(r, f) for r, f in zip(rows, forms)
+               if _finding_keys(x.to_dict() for x in findings[f.key]) != _finding_keys(r["findings"])]
+    if not changed:
+        return 0
+    scorer = scorer_for(model_dir)
+    version = model_version(scorer)
+    assessed = scorer.assess([f for _, f in changed], {f.key: findings[f.key] for _, f in changed})
+    for r, f in changed:
+        a = assessed[f.key]
+        save_assessment(store, r["id"], form_row(f, a.findings, a.decision, r.get("crops"), version))
+    return len(changed)
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+
+
+def _finding_from(d: dict) -> Finding:
+    return Finding(**{k: d.get(k) for k in ("code", "column", "box", "read", "expected", "message")},
+                   severity=d.get("severity") or "error", always_error=bool(d.get("always_error")),
+                   residual=d.get("residual"))
+
+
+def exception_rows(rows: Iterable[dict], out_dir: str | Path) -> list:
+    """H5's ExceptionRow for each stored form (masked; crops resolved against the out dir)."""
+    from taxcheck.report.exceptions import build_exception_row
+
+    out = []
+    for r in rows:
+        decision = Decision(float(r.get("risk") or 0.0), bool(r.get("flagged")), list(r.get("reasons") or []),
+                            list(r.get("drivers") or []))
+        crops = {c: str(Path(out_dir) / p) for c, p in (r.get("crops") or {}).items() if (Path(out_dir) / p).exists()}
+        out.append(build_exception_row(form_from_dict(r), [_finding_from(f) for f in r["findings"]], decision, crops))
+    return out
+
+
+def flag_scores(rows: Sequence[dict], truth_path: str | Path) -> dict[str, Any] | None:
+    """Flag precision/recall against truth.json: a form needs correction when its truth says so."""
+    import json
+
+    data = json.loads(Path(truth_path).read_text(encoding="utf-8"))
+    items = data.get("forms", data) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return None
+    needs: dict[tuple, bool] = {}
+    for t in items:
+        if not isinstance(t, dict) or "source" not in t:
+            continue
+        label = t.get("needs_correction", t.get("has_error", t.get("errors")))
+        if label is None:
+            continue
+        needs[(t["source"], int(t.get("page", 1)), int(t.get("slot", 1)))] = bool(label)
+    if not needs:
+        return None
+    tp = fp = fn = tn = 0
+    found = {(r["source"], r["page"], r["slot"]): bool(r.get("flagged")) for r in rows}
+    for k, bad in needs.items():
+        flagged = found.get(k, True)  # a form we missed entirely goes to a person anyway (quarantine)
+        tp += bad and flagged
+        fn += bad and not flagged
+        fp += (not bad) and flagged
+        tn += (not bad) and not flagged
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+            "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+            "flag_rate": round((tp + fp) / len(needs), 4)}
+
+
+def write_outputs(store, out_dir: str | Path, shas: Sequence[str], *, duplicates: Sequence[tuple[InputFile, str]] = (),
+                  metrics: dict[str, Any] | None = None, truth: str | Path | None = None) -> dict[str, Any]:
+    """Write results.csv, quarantine.csv, forms.jsonl, the exception reports and metrics.json for ``shas``."""
+    from taxcheck.outputs import write_forms_jsonl, write_json, write_quarantine_csv, write_results_csv
+    from taxcheck.store import documents_info, forms_for_run
+
+    out = Path(out_dir)
+    t0 = time.perf_counter()
+    rows = forms_for_run(store, shas=list(shas))
+    docs = documents_info(store, shas=list(shas))
+    paths: dict[str, Any] = {}
+    paths["results"] = write_results_csv(rows, out / "results.csv")
+    quarantine = [{"source": d["source"], "reason": d["reason"] or "", "code": d["code"] or ""}
+                  for d in docs if d["status"] != "done"]
+    quarantine += [{"source": f.source, "reason": f"同じ内容のファイルを処理済みです（{other}）。", "code": "duplicate_file"}
+                   for f, other in duplicates]
+    paths["quarantine"] = write_quarantine_csv(quarantine, out / "quarantine.csv")
+    paths["forms"] = write_forms_jsonl(rows, out / "forms.jsonl")
+    try:
+        from taxcheck.report.exceptions import write_exception_reports
+
+        paths.update(write_exception_reports(exception_rows(rows, out), out))
+    except Exception as exc:  # noqa: BLE001 - results.csv is the contract; a broken report is logged
+        log.error("exception report not written: %s", safe_error(exc))
+    status = Counter(d["status"] for d in docs)
+    m = dict(metrics or {})
+    m.update({
+        "documents": {"done": status.get("done", 0), "quarantined": status.get("quarantined", 0),
+                      "failed": status.get("failed", 0), "duplicates": len(duplicates)},
+        "forms": len(rows),
+        "flagged": sum(1 for r in rows if r.get("flagged")),
+        "pages": sum(d["pages"] or 0 for d in docs),
+        "document_seconds": round(sum(d["seconds"] or 0.0 for d in docs), 3),
+    })
+    m["flag_rate"] = round(m["flagged"] / m["forms"], 4) if m["forms"] else None
+    m["seconds_per_page"] = round(m["document_seconds"] / m["pages"], 3) if m["pages"] else None
+    if truth:
+        try:
+            from taxcheck.evaluate import score
+
+            m["accuracy"] = score(paths["results"], truth, paths["quarantine"])
+        except Exception as exc:  # noqa: BLE001
+            m["accuracy"] = {"error": safe_error(exc)}
+        m["flags"] = flag_scores(rows, truth)
+    m.setdefault("timings", {})["write_outputs"] = round(time.perf_counter() - t0, 3)
+    paths["metrics"] = write_json(m, out / "metrics.json")
+    return {"paths": paths, "metrics": m}
+
+
+# ---------------------------------------------------------------------------------------------- run_batch
+
+
+def check_environment(out_dir: str | Path) -> None:
+    """Fail fast, before any file is touched, when the batch cannot run at all."""
+    if shutil.which("tesseract") is None:
+        raise BatchError("tesseract が見つかりません（scripts/setup.sh で導入してください）: OCR engine missing")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test."):
+            pass
+    except OSError as exc:
+        raise BatchError(f"出力先に書き込めません: {out} ({type(exc).__name__})") from exc
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the console and the caller."""
+
+    run_id: int
+    out_dir: str
+    store: str
+    discovered: int
+    processed: int
+    skipped: int
+    duplicates: int
+    metrics: dict[str, Any]
+    seconds: float
+
+    def describe(self) -> str:
+        m = self.metrics
+        d = m.get("documents", {})
+        lines = [
+            f"run {self.run_id}: {self.discovered} files found, {self.processed} processed, "
+            f"{self.skipped} already done, {self.duplicates} duplicates ({self.seconds:.1f} s)",
+            f"forms {m.get('forms', 0)}, flagged {m.get('flagged', 0)}, quarantined {d.get('quarantined', 0)}, "
+            f"failed {d.get('failed', 0)}, pages {m.get('pages', 0)}",
+        ]
+        if m.get("flags"):
+            f = m["flags"]
+            lines.append(f"flags vs truth: precision {f['precision']}, recall {f['recall']}")
+        lines.append(f"outputs in {self.out_dir} (store {self.store})")
+        return "\n".join(lines)
+
+
+def progress_bar(console=None):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+def run_batch(input_dir: str | Path, out_dir: str | Path, model_dir: str | Path | None = None,
+              year_hint: int | None = None, truth: str | Path | None = None, store_url: str | None = None,
+              workers: int = 2, label: str | None = None, progress: bool = True) -> RunSummary:
+    """Run the whole pipeline once over ``input_dir`` into ``out_dir`` (what ``taxcheck run`` does)."""
+    from rich.console import Console
+
+    from taxcheck.store import begin_run, default_url, document_statuses, documents_info, finish_run, open_store
+
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    out = Path(out_dir).resolve()
+    check_environment(out)
+    url = store_url or default_url(out)
+    store = open_store(url)
+    try:
+        files = discover(input_dir, exclude=[out])
+        known = {d["sha256"]: d["source"] for d in documents_info(store, shas=[f.sha256 for f in files])}
+        p = plan(files, document_statuses(store), known)
+        settings = Settings(str(Path(input_dir).resolve()), str(out), str(model_dir) if model_dir else None, year_hint)
+        scorer = scorer_for(settings.model_dir)  # load once here: fail early, and name the model in the run
+        run_id = begin_run(store, label=label, input_dir=str(Path(input_dir)), out_dir=str(out),
+                           model_version=model_version(scorer))
+        outcomes: list[FileOutcome] = []
+        console = Console(stderr=True, quiet=not progress)
+        with progress_bar(console) as bar:
+            task = bar.add_task("読取・点検", total=len(p.todo))
+            for o in iter_outcomes(p.todo, settings, workers):
+                save_outcome(store, o, run_id)
+                outcomes.append(o)
+                bar.advance(task)
+        t_batch = time.perf_counter()
+        changed = apply_batch_checks(store, p.shas, settings.model_dir)
+        counts = outcome_counts(outcomes)
+        metrics = {
+            "run_id": run_id, "started": started_at,
+            "model": model_version(scorer), "workers": workers,
+            "files": {"found": len(files), "processed": len(p.todo), "skipped": len(p.done),
+                      "duplicates": len(p.duplicates)},
+            "this_run": counts,
+            "timings": {**counts["timings"], "batch_checks": round(time.perf_counter() - t_batch, 3)},
+            "batch_check_changes": changed,
+        }
+        result = write_outputs(store, out, p.shas, duplicates=p.duplicates, metrics=metrics, truth=truth)
+        seconds = time.perf_counter() - started
+        result["metrics"]["timings"]["total"] = round(seconds, 3)
+        from taxcheck.outputs import write_json
+
+        write_json(result["metrics"], out / "metrics.json")
+        finish_run(store, run_id, {**{k: v for k, v in counts.items() if k != "timings"},
+                                   "skipped": len(p.done), "duplicates": len(p.duplicates)})
+        return RunSummary(run_id, str(out), repr(store), len(files), len(p.todo), len(p.done), len(p.duplicates),
+                          result["metrics"], seconds)
+    finally:
+        store.close()

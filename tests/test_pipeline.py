@@ -1,0 +1,146 @@
+"""The batch: a run killed part-way and rerun stores and reports every form exactly once; outputs keep the contract."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from taxcheck.forms import result_columns
+from taxcheck.pipeline import InputFile, discover, plan, run_batch, safe_error
+from taxcheck.store import document_statuses, forms_for_run, open_store, run_stats
+
+ROOT = Path(__file__).resolve().parents[1]
+TAXCHECK = [sys.executable, "-m", "taxcheck.cli"]
+
+
+def _csv(path: Path) -> list[dict]:
+    raw = path.read_bytes()
+    assert raw.startswith("\ufeff".encode()), f"{path.name} has no BOM"
+    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+
+
+def _done_count(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("select count(*) from documents where status='done'").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+
+
+def test_rerun_after_kill_stores_every_form_once(tmp_path, born_digital_pdfs):
+    n = 6
+    born_digital_pdfs(tmp_path / "in", n, seed=7)
+    out = tmp_path / "out"
+    db = out / "taxcheck.db"
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    proc = subprocess.Popen([*TAXCHECK, "run", "--input", str(tmp_path / "in"), "--out", str(out), "--workers", "1"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while _done_count(db) < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)  # the run and its workers, mid-batch
+    finally:
+        proc.wait(timeout=30)
+    done_before = _done_count(db)
+    assert 1 <= done_before < n, f"the kill should land part-way ({done_before} of {n} done)"
+    assert not (out / "results.csv").exists()  # written only at the end, atomically
+
+    summary = run_batch(tmp_path / "in", out, workers=2, progress=False)
+    assert summary.processed == n - done_before and summary.skipped == done_before
+
+    store = open_store(db)
+    stored = forms_for_run(store)
+    keys = [r["key"] for r in stored]
+    assert len(keys) == n and len(set(keys)) == n
+    assert set(document_statuses(store).values()) == {"done"}
+    runs = run_stats(store)["runs"]
+    assert [r["status"] for r in runs] == ["running", "finished"]  # the killed run never finished
+    store.close()
+
+    rows = _csv(out / "results.csv")
+    assert list(rows[0]) == result_columns()
+    assert sorted((r["source"], r["page"], r["slot"]) for r in rows) == sorted(
+        (f"doc{i:02d}.pdf", "1", "1") for i in range(n))
+    assert stat.S_IMODE((out / "results.csv").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "forms.jsonl").stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    lines = (out / "forms.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(x)["key"] for x in lines) == sorted(keys)
+
+    # a third run with nothing new reads nothing and rewrites the same outputs
+    again = run_batch(tmp_path / "in", out, workers=1, progress=False)
+    assert again.processed == 0 and len(_csv(out / "results.csv")) == n
+
+
+def test_outputs_quarantine_and_exit_code(tmp_path, born_digital_pdfs):
+    src = tmp_path / "in"
+    pdf = born_digital_pdfs(src / "sub", 1, seed=3)[0]
+    (src / "notes.txt").write_text("not a form", encoding="utf-8")
+    (src / "broken.pdf").write_bytes(pdf.read_bytes()[:300])  # truncated download
+    (src / "copy.pdf").write_bytes(pdf.read_bytes())  # the same content under another name
+    out = tmp_path / "out"
+    res = subprocess.run([*TAXCHECK, "run", "--input", str(src), "--out", str(out), "--workers", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr
+
+    rows = _csv(out / "results.csv")
+    assert len(rows) == 1
+    kept = rows[0]["source"]
+    assert kept in ("copy.pdf", "sub/doc00.pdf")
+    q = {r["source"]: r for r in _csv(out / "quarantine.csv")}
+    assert set(q) == {"notes.txt", "broken.pdf", ({"copy.pdf", "sub/doc00.pdf"} - {kept}).pop()}
+    assert all(r["reason"] for r in q.values())
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["forms"] == 1 and metrics["documents"]["quarantined"] == 2 and metrics["documents"]["duplicates"] == 1
+    for name in ("exceptions.csv", "exceptions.xlsx", "exceptions.html"):
+        assert (out / name).exists()
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # no temp files left behind
+
+
+def test_batch_that_cannot_run_exits_non_zero(tmp_path, born_digital_pdfs):
+    born_digital_pdfs(tmp_path / "in", 1)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = subprocess.run([*TAXCHECK, "run", "--input", str(tmp_path / "in"), "--out", str(blocker / "out")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    no_ocr = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # tesseract is not on this PATH
+    res = subprocess.run([*TAXCHECK, "run", "--input", str(tmp_path / "in"), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, timeout=120, env=no_ocr)
+    assert res.returncode == 2 and "tesseract" in res.stderr
+
+
+def test_plan_skips_done_and_retries_failed(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.pdf").write_bytes(b"one")
+    (tmp_path / "y.png").write_bytes(b"two")
+    (tmp_path / "z.tif").write_bytes(b"one")
+    files = discover(tmp_path)
+    assert [f.source for f in files] == ["a/x.pdf", "y.png", "z.tif"]
+    sha = {f.source: f.sha256 for f in files}
+    p = plan(files, {sha["a/x.pdf"]: "done", sha["y.png"]: "failed"})
+    assert [f.source for f in p.done] == ["a/x.pdf"]
+    assert [f.source for f in p.todo] == ["y.png"]
+    assert [(f.source, other) for f, other in p.duplicates] == [("z.tif", "a/x.pdf")]
+    # the same content already stored under another name is a duplicate, not a skip
+    moved = plan([InputFile("/p", "new.pdf", sha["a/x.pdf"], 3)], {sha["a/x.pdf"]: "done"}, {sha["a/x.pdf"]: "a/x.pdf"})
+    assert moved.done == [] and moved.duplicates[0][1] == "a/x.pdf"
+
+
+def test_error_messages_lose_personal_numbers():
+    msg = safe_error(ValueError("invalid literal for int(): '621498320257'"))
+    assert "621498320257" not in msg and msg.endswith("0257'") and msg.startswith("ValueError")

@@ -67,10 +67,10 @@ def today() -> str:
 
 
 @task(name="find-new-files", **TASK, **IO_RETRIES)
-def find_new_files(inbox: str, store_url: str, out_day: str) -> pipeline.Plan:
+def find_new_files(inbox: str, store_url: str, out_day: str, truth: str | None = None) -> pipeline.Plan:
     store = open_store(store_url)
     try:
-        files = pipeline.discover(inbox, exclude=[Path(out_day).parent])
+        files = pipeline.discover(inbox, exclude=[Path(out_day).parent] + ([truth] if truth else []))
         known = {d["sha256"]: d["source"] for d in documents_info(store, shas=[f.sha256 for f in files])}
         return pipeline.plan(files, document_statuses(store), known)
     finally:
@@ -118,7 +118,7 @@ def pilot_report(store_url: str, out_day: str) -> str | None:
         from taxcheck.report.pilot import write_pilot_report
     except ImportError:
         return None
-    return str(write_pilot_report(store_url, out_day))
+    return str(write_pilot_report(store_url, out_day, metrics_files=[Path(out_day) / "metrics.json"]))
 
 
 @task(name="finish-run", **TASK, **IO_RETRIES)
@@ -165,7 +165,7 @@ def nightly(inbox: str = "inbox", out: str = "out", store_url: str | None = None
     url = store_url or default_url(out)
     pipeline.check_environment(out_day)
     scorer = pipeline.scorer_for(model_dir)
-    plan = find_new_files(str(Path(inbox).resolve()), url, out_day)
+    plan = find_new_files(str(Path(inbox).resolve()), url, out_day, truth)
     run_id = start_run(url, label, str(inbox), out_day, pipeline.model_version(scorer))
     settings = pipeline.Settings(str(Path(inbox).resolve()), out_day, model_dir)
     chunks = pipeline.chunked(plan.todo, chunk_files)
@@ -179,18 +179,15 @@ def nightly(inbox: str = "inbox", out: str = "out", store_url: str | None = None
         for fut in as_completed(list(futures)):
             counts.append(fut.result())
             bar.advance(bar_task, futures[fut])
-    this_run = pipeline.outcome_counts([])
-    for c in counts:
-        for k, v in c.items():
-            if k != "timings":
-                this_run[k] += v
+    this_run = pipeline.merge_counts(counts)
     changed = cross_form_checks(url, label, model_dir)
     plan_counts = {"found": len(plan.todo) + len(plan.done) + len(plan.duplicates), "todo": len(plan.todo),
                    "done": len(plan.done), "duplicates": len(plan.duplicates)}
     metrics = {"run_id": run_id, "day": label, "model": pipeline.model_version(scorer), "files": plan_counts,
                "this_run": this_run, "batch_check_changes": changed, "chunks": len(chunks)}
     res = write_reports(url, label, out_day, plan.duplicates, metrics, truth)
-    pilot = pilot_report(url, out_day)
+    pilot_state = pilot_report(url, out_day, return_state=True)  # a broken pilot report must not fail the night
+    pilot = pilot_state.result(raise_on_failure=False) if pilot_state.is_completed() else None
     close_run(url, run_id, {**{k: v for k, v in this_run.items() if k != "timings"}, **plan_counts})
     m = res["metrics"]
     create_markdown_artifact(_summary_markdown(label, run_id, m, plan_counts), key="taxcheck-nightly-summary",
@@ -216,6 +213,35 @@ def describe(result: dict) -> str:
     ])
 
 
+WORKER_ENV = ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_INTERNAL_LEVEL",
+              "PREFECT_RESULTS_PERSIST_BY_DEFAULT", "OMP_THREAD_LIMIT")
+
+
+def _set_env(env: dict) -> None:
+    os.environ.update(env)
+
+
+def share_prefect_api(dask_address: str) -> str | None:
+    """Point the Dask workers at this process's Prefect API before they run a task.
+
+    Without a configured API (PREFECT_API_URL) each worker would start a temporary server of its own;
+    here one temporary server is started and every worker reports to it. Returns the API URL.
+    """
+    api = os.environ.get("PREFECT_API_URL")
+    if not api:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()
+        server.start()
+        api = server.api_url
+        os.environ["PREFECT_API_URL"] = api
+    from distributed import Client
+
+    with Client(dask_address, timeout=30) as client:
+        client.run(_set_env, {k: os.environ[k] for k in WORKER_ENV if k in os.environ})
+    return api
+
+
 def with_runner(dask_address: str | None, parallel: int):
     """The flow with its task runner: threads locally, or a Dask cluster given its scheduler address."""
     if dask_address:
@@ -223,6 +249,12 @@ def with_runner(dask_address: str | None, parallel: int):
 
         return nightly.with_options(task_runner=DaskTaskRunner(address=dask_address))
     return nightly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=parallel))
+
+
+def serve_options(params: dict) -> dict:
+    """Deployment options of the nightly schedule (02:00 every day, Tokyo time)."""
+    return dict(name="taxcheck-nightly", schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)], parameters=params,
+                description="taxcheck nightly batch (02:00 Asia/Tokyo)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,11 +274,16 @@ def main(argv: list[str] | None = None) -> int:
                   truth=args.truth)
     flow_ = with_runner(args.dask, args.parallel)
     if args.mode == "serve":
-        flow_.serve(name="taxcheck-nightly", schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)], parameters=params,
-                    description="taxcheck nightly batch (02:00 Asia/Tokyo)")
+        flow_.serve(**serve_options(params))
         return 0
     try:
-        result = flow_(day=args.day, **params)
+        if args.dask:
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings(updates={PREFECT_API_URL: share_prefect_api(args.dask)}):
+                result = flow_(day=args.day, **params)
+        else:
+            result = flow_(day=args.day, **params)
     except pipeline.BatchError as exc:
         print(f"taxcheck: {exc}", file=sys.stderr)
         return 2

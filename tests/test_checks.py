@@ -242,3 +242,14 @@ def test_oddities_do_not_fire_always_error(kind, year):
     for flag, amount in (("single_parent", 350_000), ("working_student", 270_000)):
         form = deduction_form(total + amount, widow="", **{flag: "1"})
         assert not [x.code for x in check_form(form) if x.always_error and x.code == "deduction_sum"], flag
+
+
+def test_prior_job_not_noted_is_a_warning_for_mid_year_hires():
+    rng = random.Random(8)
+    f = consistent_fields(rng, hire_date="2024-07-01")
+    hit = finding(make_form(f), "prior_job_not_noted")
+    assert hit.severity == "warning" and not hit.always_error and hit.box == "摘要"
+    noted = {**f, "remarks": "前職分 株式会社前 支払金額1,200,000円"}
+    assert "prior_job_not_noted" not in codes(make_form(noted))
+    # no 年末調整 here (退職 or 乙欄): nothing to note
+    assert "prior_job_not_noted" not in codes(make_form({**f, "retire_date": "2024-11-30"}))

@@ -185,3 +185,13 @@ def test_missing_model_falls_back_to_rules(tmp_path):
         assert result[f.key].decision.flagged == has_error
     with pytest.raises(FileNotFoundError):
         Scorer(tmp_path / "none", require_model=True)
+
+
+def test_review_codes_flag_without_the_model():
+    from taxcheck.classify.decide import REVIEW_CODES
+
+    form = make_form({"recipient_name": "山田 太郎"})
+    code = sorted(REVIEW_CODES)[0]
+    review = Finding(code, "remarks", "摘要", None, "前職分の記載", "msg", severity="warning")
+    d = decide(form, [review], risk=0.0, threshold=0.5)
+    assert d.flagged and d.reasons == [code] and not d.drivers

@@ -144,3 +144,16 @@ def test_plan_skips_done_and_retries_failed(tmp_path):
 def test_error_messages_lose_personal_numbers():
     msg = safe_error(ValueError("invalid literal for int(): '621498320257'"))
     assert "621498320257" not in msg and msg.endswith("0257'") and msg.startswith("ValueError")
+
+
+@pytest.mark.postgres
+def test_run_into_postgres_store(tmp_path, born_digital_pdfs, pg_url):
+    born_digital_pdfs(tmp_path / "in", 2, seed=5)
+    first = run_batch(tmp_path / "in", tmp_path / "out", store_url=pg_url, workers=1, progress=False)
+    again = run_batch(tmp_path / "in", tmp_path / "out2", store_url=pg_url, workers=1, progress=False)
+    assert (first.processed, again.processed, again.skipped) == (2, 0, 2)
+    store = open_store(pg_url)
+    assert len(forms_for_run(store)) == 2 and run_stats(store)["documents"]["done"] == 2
+    store.close()
+    assert len(_csv(tmp_path / "out2" / "results.csv")) == 2  # outputs come from the store, not from this run
+    assert not (tmp_path / "out" / "taxcheck.db").exists()

@@ -20,8 +20,11 @@ BAD_MY_NUMBER = "621498320258"  # MY_NUMBER_A with a wrong check digit
 
 @pytest.fixture
 def report(tmp_path):
+    return _make_report(f"sqlite:///{tmp_path / 'taxcheck.db'}", tmp_path)
+
+
+def _make_report(url: str, tmp_path: Path):
     """A store with three flagged forms (and one cleared) and the exceptions.xlsx written from it."""
-    url = f"sqlite:///{tmp_path / 'taxcheck.db'}"
     store = open_store(url)
     run = begin_run(store, out_dir=str(tmp_path))
     a = make_form(1, "山田 太郎", MY_NUMBER_A)
@@ -144,7 +147,7 @@ def test_cli_review_import_exit_code(report, tmp_path):
     ("recipient_my_number", BAD_MY_NUMBER, False, None),
     ("payer_number", "7000012050002", True, "7000012050002"),
     ("payer_number", "7000012050003", False, None),
-    ("recipient_name", "山田　太郎", True, "山田太郎"),  # normalised as the pipeline normalises names
+    ("recipient_name", "山田　太郎", True, "山田 太郎"),  # CONTRACT: white space folded to one ASCII space
 ])
 def test_correction_validation(column, raw, ok, value):
     got, ja, en = validate_correction(column, raw)
@@ -159,3 +162,15 @@ def test_not_an_exception_report(tmp_path):
     Workbook().save(tmp_path / "other.xlsx")
     with pytest.raises(ReviewFormatError):
         import_review(tmp_path / "other.xlsx", f"sqlite:///{tmp_path / 'x.db'}")
+
+
+@pytest.mark.postgres
+def test_review_import_on_postgres(pg_url, tmp_path):
+    url, xlsx, (a, b, c) = _make_report(pg_url, tmp_path)
+    filled = _fill(xlsx, tmp_path / "pg.xlsx", {
+        (a.key, "employment_income"): {"判断": "要修正", "修正後の値": "3010000", "所要時間（分）": 2},
+        (c.key, ""): {"判断": "修正不要"},
+    })
+    assert len(import_review(filled, url, reviewer="pg").stored) == 2
+    again = import_review(filled, url, reviewer="pg")
+    assert again.stored == [] and again.unchanged == 2 and len(staff_decisions(url)) == 2

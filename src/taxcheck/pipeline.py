@@ -108,8 +108,8 @@ def sha256_file(path: str | Path) -> str:
 def discover(input_dir: str | Path, exclude: Sequence[str | Path] = ()) -> list[InputFile]:
     """Every regular file under ``input_dir`` (recursively, sorted), with its content hash.
 
-    Anything found is taken (unknown kinds are quarantined later, never dropped); folders in
-    ``exclude`` (the out dir when it lies inside the input) are skipped.
+    Anything found is taken (unknown kinds are quarantined later, never dropped); folders and files
+    in ``exclude`` (the out dir when it lies inside the input, the truth file) are skipped.
     """
     root = Path(input_dir).resolve()
     skip = [Path(e).resolve() for e in exclude]
@@ -119,7 +119,7 @@ def discover(input_dir: str | Path, exclude: Sequence[str | Path] = ()) -> list[
         dirnames[:] = sorted(n for n in dirnames if (d / n).resolve() not in skip)
         for name in sorted(filenames):
             p = d / name
-            if not p.is_file():
+            if not p.is_file() or p.resolve() in skip:
                 continue
             try:
                 found.append(InputFile(str(p), p.relative_to(root).as_posix(), sha256_file(p), p.stat().st_size))
@@ -210,7 +210,11 @@ def _crops(form: Form, findings: Sequence[Finding], decision: Decision, pages: d
 
 
 def process_file(f: InputFile, settings: Settings) -> FileOutcome:
-    """Read, check, score one file (and crop its flagged boxes). Never raises: a crash becomes ``failed``."""
+    """Read, check, score one file (and crop its flagged boxes).
+
+    A crash on the file becomes a ``failed`` outcome (retried by the next run); only a missing OCR
+    engine raises (BatchError), since then no file can be read.
+    """
     from taxcheck.ocr import OcrUnavailable
 
     t0 = time.perf_counter()
@@ -279,6 +283,19 @@ def outcome_counts(outcomes: Iterable[FileOutcome]) -> dict[str, Any]:
         timings.update(o.timings)
     return {**{k: c.get(k, 0) for k in ("files", "done", "quarantined", "failed", "pages", "forms", "flagged")},
             "timings": {k: round(v, 3) for k, v in timings.items()}}
+
+
+def merge_counts(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Sum the counts (and timings) that several ``process_chunk`` calls returned."""
+    total = outcome_counts([])
+    for part in parts:
+        for k, v in part.items():
+            if k == "timings":
+                for name, sec in v.items():
+                    total["timings"][name] = round(total["timings"].get(name, 0.0) + sec, 3)
+            else:
+                total[k] = total.get(k, 0) + v
+    return total
 
 
 def _init_worker() -> None:
@@ -382,8 +399,12 @@ def exception_rows(rows: Iterable[dict], out_dir: str | Path) -> list:
     return out
 
 
-def flag_scores(rows: Sequence[dict], truth_path: str | Path) -> dict[str, Any] | None:
-    """Flag precision/recall against truth.json: a form needs correction when its truth says so."""
+def flag_scores(rows: Sequence[dict], truth_path: str | Path, quarantined: Iterable[str] = ()) -> dict[str, Any] | None:
+    """Flag precision/recall against truth.json (``needs_correction`` per form).
+
+    A form the reader missed counts as flagged only when its whole file was quarantined (a person
+    sees the file then); otherwise it is a miss, and a miss of a bad form lowers recall.
+    """
     import json
 
     data = json.loads(Path(truth_path).read_text(encoding="utf-8"))
@@ -400,10 +421,11 @@ def flag_scores(rows: Sequence[dict], truth_path: str | Path) -> dict[str, Any] 
         needs[(t["source"], int(t.get("page", 1)), int(t.get("slot", 1)))] = bool(label)
     if not needs:
         return None
+    quarantined = set(quarantined)
     tp = fp = fn = tn = 0
     found = {(r["source"], r["page"], r["slot"]): bool(r.get("flagged")) for r in rows}
     for k, bad in needs.items():
-        flagged = found.get(k, True)  # a form we missed entirely goes to a person anyway (quarantine)
+        flagged = found.get(k, k[0] in quarantined)
         tp += bad and flagged
         fn += bad and not flagged
         fp += (not bad) and flagged
@@ -454,10 +476,12 @@ def write_outputs(store, out_dir: str | Path, shas: Sequence[str], *, duplicates
         try:
             from taxcheck.evaluate import score
 
-            m["accuracy"] = score(paths["results"], truth, paths["quarantine"])
+            accuracy = score(paths["results"], truth, paths["quarantine"])
+            accuracy.pop("field_errors", None)  # expected/read values are personal: not in metrics.json
+            m["accuracy"] = accuracy
         except Exception as exc:  # noqa: BLE001
             m["accuracy"] = {"error": safe_error(exc)}
-        m["flags"] = flag_scores(rows, truth)
+        m["flags"] = flag_scores(rows, truth, [q["source"] for q in quarantine])
     m.setdefault("timings", {})["write_outputs"] = round(time.perf_counter() - t0, 3)
     paths["metrics"] = write_json(m, out / "metrics.json")
     return {"paths": paths, "metrics": m}
@@ -531,7 +555,7 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, model_dir: str | Path 
     url = store_url or default_url(out)
     store = open_store(url)
     try:
-        files = discover(input_dir, exclude=[out])
+        files = discover(input_dir, exclude=[out] + ([truth] if truth else []))
         known = {d["sha256"]: d["source"] for d in documents_info(store, shas=[f.sha256 for f in files])}
         p = plan(files, document_statuses(store), known)
         settings = Settings(str(Path(input_dir).resolve()), str(out), str(model_dir) if model_dir else None, year_hint)

@@ -42,7 +42,7 @@ class Scorer:
 
     def assess(self, forms: list[Form], findings: dict[str, list[Finding]] | None = None,
                top_drivers: int = 3) -> dict[str, Assessment]:
-        from taxcheck.classify.decide import decide
+        from taxcheck.classify.decide import decide, rule_flagged
         from taxcheck.classify.features import batch_features
         from taxcheck.rules.checks import check_batch
 
@@ -59,10 +59,21 @@ class Scorer:
             fs = findings[form.key]
             risk = float(risks[i])
             drivers: list[str] = []
-            if self.model is not None and risk > self.threshold and not any(f.always_error for f in fs):
+            if self.model is not None and risk > self.threshold and not rule_flagged(fs):
                 drivers = self.model.drivers(X.iloc[i].to_numpy(), top=top_drivers)
             out[form.key] = Assessment(fs, decide(form, fs, risk, self.threshold, drivers))
         return out
+
+
+def assess_by_source(scorer: Scorer, forms: list[Form], findings: dict[str, list[Finding]]) -> dict[str, Assessment]:
+    """Score each input file's forms together, as the pipeline does (its batch statistics are per file)."""
+    groups: dict[str, list[Form]] = {}
+    for f in forms:
+        groups.setdefault(f.source, []).append(f)
+    out: dict[str, Assessment] = {}
+    for group in groups.values():
+        out.update(scorer.assess(group, {f.key: findings[f.key] for f in group}))
+    return out
 
 
 def assess_batch(forms: list[Form], model_dir: Path | None = None) -> dict[str, Assessment]:
@@ -74,4 +85,4 @@ def assess_batch(forms: list[Form], model_dir: Path | None = None) -> dict[str, 
     return Scorer(model_dir).assess(forms)
 
 
-__all__ = ["Assessment", "Scorer", "assess_batch"]
+__all__ = ["Assessment", "Scorer", "assess_batch", "assess_by_source"]

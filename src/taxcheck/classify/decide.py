@@ -1,7 +1,7 @@
 """The flagging decision: rules that are always errors, the model's risk over the threshold, and the reasons.
 
 A form goes to a person when an ``always_error`` finding fires (a check digit cannot be legitimately
-wrong) or when the calibrated risk is above the threshold chosen for the target recall. The reasons
+wrong), when a finding of ``REVIEW_CODES`` fires (legal but to be confirmed with the payer), or when the calibrated risk is above the threshold chosen for the target recall. The reasons
 are the finding codes, ``model`` when only the model flagged it (with the features behind the risk in
 ``drivers``), and ``low_confidence:<column>`` for every box the reader was unsure of.
 """
@@ -15,6 +15,15 @@ from taxcheck.records import Decision, Finding, Form
 # A box read with a confidence below this is named in the reasons (the one place this is defined).
 LOW_CONFIDENCE = 0.6
 REASON_SEVERITIES = ("error", "warning")
+# Findings that are not errors in themselves but always need a person to confirm with the payer: a mid-year
+# hire with a 年末調整 and no 前職 in 摘要 looks exactly like a first job on paper, and the model cannot
+# tell the two apart (the ward's commonest correction, see DOMAIN.md).
+REVIEW_CODES = frozenset({"prior_job_not_noted"})
+
+
+def rule_flagged(findings: Sequence[Finding]) -> bool:
+    """True when the rules alone send the form to a person (an always-error finding or a review code)."""
+    return any(f.always_error or f.code in REVIEW_CODES for f in findings)
 
 
 def low_confidence_columns(form: Form, threshold: float = LOW_CONFIDENCE) -> list[str]:
@@ -29,7 +38,7 @@ def decide(form: Form, findings: Sequence[Finding], risk: float, threshold: floa
     for f in findings:
         if f.severity in REASON_SEVERITIES and f.code not in codes:
             codes.append(f.code)
-    rule_flag = any(f.always_error for f in findings)
+    rule_flag = rule_flagged(findings)
     model_flag = risk > threshold
     reasons = list(codes)
     if model_flag and not rule_flag:

@@ -14,6 +14,7 @@ DataFrame with exactly these columns in this order.
 from __future__ import annotations
 
 import math
+from datetime import date
 import re
 import unicodedata
 from collections import defaultdict
@@ -87,8 +88,11 @@ def _names() -> list[str]:
         "address_has_digit",
         "n_blank_money",
         "n_fields",
+        "hire_month",
+        "pay_annualised_log",
     ]
-    names += ["z_pay_batch", "z_social_ratio_batch", "z_tax_ratio_batch", "z_pay_payer", "payer_forms"]
+    names += ["z_pay_batch", "z_social_ratio_batch", "z_tax_ratio_batch", "z_pay_payer", "payer_forms",
+              "z_pay_annualised_payer", "z_pay_annualised_batch"]
     names += [f"odd_{f}" for f in ODDITY_FLAGS]
     names += [
         "odd_retire_date",
@@ -163,6 +167,9 @@ def _shape_features(form: Form) -> dict[str, float]:
     tax = _num(form, "withholding_tax")
     life = _num(form, "life_insurance_deduction")
     quake = _num(form, "earthquake_insurance_deduction")
+    hire = _iso_date(form.value("hire_date"))
+    # a mid-year hire paid like a full year suggests a 前職 included but not noted in 摘要
+    months = 12 - hire.month + 1 if hire is not None and hire.year == form.tax_year else 12
     name = form.value("recipient_name") or ""
     kana = form.value("recipient_kana") or ""
     address = form.value("recipient_address") or ""
@@ -186,7 +193,16 @@ def _shape_features(form: Form) -> dict[str, float]:
         "address_has_digit": float(bool(re.search(r"\d", address))),
         "n_blank_money": float(sum(form.value(c) is None for c in MONEY_BOXES)),
         "n_fields": float(sum(not fv.blank for fv in form.fields.values())),
+        "hire_month": float(hire.month) if hire is not None else math.nan,
+        "pay_annualised_log": math.log10(pay * 12 / months + 1) if not math.isnan(pay) and pay >= 0 else math.nan,
     }
+
+
+def _iso_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _oddity_features(form: Form) -> dict[str, float]:
@@ -223,8 +239,22 @@ def _z(values: np.ndarray) -> np.ndarray:
     return np.clip(out, -20, 20)
 
 
+def features_by_source(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.DataFrame:
+    """Features as the pipeline computes them: the batch statistics within each input file (the pipeline
+    scores one file at a time), rows in the order of ``forms``."""
+    groups: dict[str, list[Form]] = defaultdict(list)
+    for f in forms:
+        groups[f.source].append(f)
+    if not forms:
+        return batch_features([], findings)
+    parts = [batch_features(g, findings) for g in groups.values()]
+    return pd.concat(parts).loc[[f.key for f in forms]]
+
+
 def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.DataFrame:
-    """Feature matrix of a batch (one row per form, index = form.key, columns = FEATURE_NAMES)."""
+    """Feature matrix of a batch (one row per form, index = form.key, columns = FEATURE_NAMES).
+
+    The z-scores are within ``forms``: pass what the pipeline scores together (one input file)."""
     rows = []
     for form in forms:
         row = {}
@@ -243,11 +273,16 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     for i, form in enumerate(forms):
         by_payer[form.value("payer_number") or form.value("payer_name") or "?"].append(i)
     z_payer = np.full(len(forms), np.nan)
+    z_ann = np.full(len(forms), np.nan)
     count = np.zeros(len(forms))
     pay_log = df["pay_log"].to_numpy()
+    ann_log = df["pay_annualised_log"].to_numpy()
     for idx in by_payer.values():
         count[idx] = len(idx)
         z_payer[idx] = _z(pay_log[idx])
+        z_ann[idx] = _z(ann_log[idx])
     df["z_pay_payer"] = z_payer
+    df["z_pay_annualised_payer"] = z_ann
+    df["z_pay_annualised_batch"] = _z(ann_log)
     df["payer_forms"] = count
     return df

@@ -25,6 +25,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
@@ -40,6 +41,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 
 
+# One OpenMP thread: on the shared 2-core box, HistGradientBoosting's spin-waiting threads ran 20x slower
+# under load than a single thread does.
+OPENMP_THREADS = 1
 MISSING = -999.0  # stands for a blank box (NaN): an all-blank column trips HistGradientBoosting's binner
 
 
@@ -85,7 +89,8 @@ class FlagModel(ClassifierMixin, BaseEstimator):
             raise ValueError("too few examples of the minority class to calibrate")
         method = self.method if len(y) >= 200 else "sigmoid"  # isotonic over-fits tiny sets
         cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        self.calibrated_ = CalibratedClassifierCV(self._base(), method=method, cv=cv).fit(X.to_numpy(), y)
+        with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
+            self.calibrated_ = CalibratedClassifierCV(self._base(), method=method, cv=cv).fit(X.to_numpy(), y)
         self.baseline_ = X[y == 0].median().fillna(0.0).to_numpy()
         self.n_features_in_ = X.shape[1]
         return self
@@ -106,7 +111,8 @@ class FlagModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "calibrated_")
-        return self.calibrated_.predict_proba(self._as_frame(X).to_numpy())
+        with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
+            return self.calibrated_.predict_proba(self._as_frame(X).to_numpy())
 
     def risk(self, X) -> np.ndarray:
         """Calibrated probability that each form needs correction."""
@@ -120,13 +126,13 @@ class FlagModel(ClassifierMixin, BaseEstimator):
         turn and the drop in risk measured (occlusion, one batched call)."""
         check_is_fitted(self, "calibrated_")
         row = np.nan_to_num(np.asarray(x, dtype=float).reshape(1, -1), nan=MISSING)
-        base = self.calibrated_.predict_proba(row)[0, 1]
+        base = self.predict_proba(row)[0, 1]
         changed = np.where(row[0] != self.baseline_)[0]
         if len(changed) == 0:
             return []
         probes = np.repeat(row, len(changed), axis=0)
         probes[np.arange(len(changed)), changed] = self.baseline_[changed]
-        drops = base - self.calibrated_.predict_proba(probes)[:, 1]
+        drops = base - self.predict_proba(probes)[:, 1]
         order = np.argsort(-drops)[:top]
         return [f"{self.feature_names_[changed[i]]}={row[0, changed[i]]:.3g}" for i in order if drops[i] > 0]
 

@@ -14,7 +14,8 @@ or when any value we extracted differs from what is printed (a misread is as muc
 error). Findings are recomputed with the current checks, never taken from the file.
 
 The threshold is the largest risk cut-off at which the out-of-fold recall (forms flagged by an
-``always_error`` rule count as caught) still reaches ``target_recall``; the final model is then fitted on
+``always_error`` or review rule count as caught) still reaches ``target_recall`` with ``RECALL_CONFIDENCE``
+(a Clopper–Pearson bound, so that a new batch's recall, not only the validation forms', meets it); the final model is then fitted on
 all the data. Writes ``model.skops`` + ``metadata.json`` into ``out``.
 """
 
@@ -27,6 +28,7 @@ import platform
 import re
 import subprocess
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +39,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from taxcheck.classify.features import FEATURE_NAMES, batch_features
+from taxcheck.classify.decide import rule_flagged
+from taxcheck.classify.features import FEATURE_NAMES, features_by_source
 from taxcheck.classify.model import FlagModel, save_model
 from taxcheck.forms import salary_fields
 from taxcheck.records import FieldValue, Form, form_from_dict
@@ -47,6 +50,8 @@ log = logging.getLogger(__name__)
 FORMS_FILE = "forms.jsonl"
 TRUTH_FILE = "truth.json"
 OOF_FOLDS = 5
+# How sure we want to be that the recall on new batches reaches the target, not just on the validation forms.
+RECALL_CONFIDENCE = 0.8
 
 
 @dataclass
@@ -60,14 +65,21 @@ class LabelledBatch:
     y: np.ndarray
     misread: np.ndarray  # label came (also) from a value read differently from what is printed
     truth: list[dict[str, Any]]  # the truth record of each form ({} for a form the generator never made)
+    wrong: list[list[str]] = field(default_factory=list)  # columns read differently from the print, per form
     always: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        self.always = np.array([any(f.always_error for f in self.findings[k.key]) for k in self.forms], dtype=bool)
+        self.always = np.array([rule_flagged(self.findings[k.key]) for k in self.forms], dtype=bool)
 
 
-def _norm(v: Any) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", "" if v is None else str(v))).strip()
+def _norm(v: Any, column: str = "") -> str:
+    """Comparable form of a value: NFKC, no white space (spacing inside a name is not a misread), and
+    a count of 0 the same as a blank count box."""
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", "" if v is None else str(v)))
+    spec = salary_fields().get(column)
+    if spec is not None and spec.type == "count" and s == "0":
+        return ""
+    return s
 
 
 def _truth_key(source: str, page: Any, slot: Any) -> tuple[str, int, int]:
@@ -85,7 +97,7 @@ def form_from_truth(t: dict[str, Any]) -> Form:
 
 def misread_columns(form: Form, truth_fields: dict[str, Any], columns: set[str]) -> list[str]:
     """Columns whose extracted value differs from the printed one."""
-    return [c for c in sorted(columns) if _norm(form.value(c)) != _norm(truth_fields.get(c))]
+    return [c for c in sorted(columns) if _norm(form.value(c), c) != _norm(truth_fields.get(c), c)]
 
 
 def load_run(run_dir: Path, truth_path: Path | None = None) -> LabelledBatch:
@@ -106,30 +118,48 @@ def load_run(run_dir: Path, truth_path: Path | None = None) -> LabelledBatch:
     forms = [f for f in forms if f.form == "salary_report"]
     columns = {n for n, s in salary_fields().items() if s.contract} | {c for f in forms for c in f.fields}
     columns -= {"source", "page", "slot", "form", "tax_year"}
-    y, misread, matched = [], [], []
+    y, misread, matched, wrong_cols = [], [], [], []
     for f in forms:
         t = by_key.get(_truth_key(f.source, f.page, f.slot), {})
         matched.append(t)
         if not t:  # a form the generator never made: something went wrong in reading, look at it
             y.append(1)
             misread.append(True)
+            wrong_cols.append(["(no such form)"])
             continue
         wrong = misread_columns(f, t.get("fields", {}), {c for c in columns if salary_fields().get(c) is None
                                                          or salary_fields()[c].applies_to(f.tax_year)})
         misread.append(bool(wrong))
+        wrong_cols.append(wrong)
         y.append(int(bool(t.get("needs_correction")) or bool(wrong)))
     findings = check_batch(forms)
-    X = batch_features(forms, findings)
-    return LabelledBatch(run_dir.name, forms, findings, X, np.array(y, dtype=int), np.array(misread, dtype=bool), matched)
+    X = features_by_source(forms, findings)
+    return LabelledBatch(run_dir.name, forms, findings, X, np.array(y, dtype=int), np.array(misread, dtype=bool), matched,
+                         wrong_cols)
 
 
-def choose_threshold(risk: np.ndarray, y: np.ndarray, always: np.ndarray, target_recall: float) -> float:
-    """(Nearly) the largest t such that recall of (always | risk > t) over positives is ≥ target_recall."""
+def allowed_misses(n_pos: int, target_recall: float, confidence: float) -> int:
+    """How many positives may go unflagged in validation while we stay ``confidence`` sure that the true
+    miss rate is within 1 − target_recall (Clopper–Pearson upper bound); confidence 0 = the plain count."""
+    if confidence <= 0:
+        return int(np.floor((1 - target_recall) * n_pos + 1e-9))
+    from scipy.stats import beta
+
+    k = 0
+    while k < n_pos and beta.ppf(confidence, k + 2, n_pos - k - 1) <= 1 - target_recall:
+        k += 1
+    return k if beta.ppf(confidence, k + 1, n_pos - k) <= 1 - target_recall else max(0, k - 1)
+
+
+def choose_threshold(risk: np.ndarray, y: np.ndarray, always: np.ndarray, target_recall: float,
+                     confidence: float = 0.0) -> float:
+    """(Nearly) the largest t such that recall of (always | risk > t) over positives is ≥ target_recall
+    (with ``confidence`` > 0: such that the recall's Clopper–Pearson lower bound is)."""
     pos = y == 1
     n_pos = int(pos.sum())
     if n_pos == 0:
         return 0.5
-    missed_allowed = int(np.floor((1 - target_recall) * n_pos + 1e-9))
+    missed_allowed = allowed_misses(n_pos, target_recall, confidence)
     # positives the rules do not catch, by risk ascending: at most `missed_allowed` may sit at or below t
     free = np.sort(risk[pos & ~always])
     if len(free) <= missed_allowed:
@@ -197,7 +227,7 @@ def out_of_fold_risk(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any] | No
 
 
 def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, store_url: str | None = None,
-                params: dict[str, Any] | None = None) -> dict[str, Any]:
+                params: dict[str, Any] | None = None, recall_confidence: float = RECALL_CONFIDENCE) -> dict[str, Any]:
     """Fit, calibrate, choose the threshold on out-of-fold predictions, save; returns the metadata."""
     if not data_dirs:
         raise ValueError("train_model needs at least one labelled run folder")
@@ -210,7 +240,7 @@ def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, s
     if len(set(y)) < 2:
         raise ValueError("the training runs hold only one class of form; generate more forms")
     oof = out_of_fold_risk(X, y, params, folds=min(OOF_FOLDS, int(np.bincount(y).min())))
-    threshold = choose_threshold(oof, y, always, target_recall)
+    threshold = choose_threshold(oof, y, always, target_recall, recall_confidence)
     flagged = always | (oof > threshold)
     rules = np.concatenate([[any(f.severity == "error" for f in b.findings[k.key]) for k in b.forms] for b in batches])
     validation = {
@@ -218,6 +248,7 @@ def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, s
         "n_forms": int(len(y)),
         "n_positive": int(y.sum()),
         "n_misread": int(np.concatenate([b.misread for b in batches]).sum()),
+        "misread_columns": dict(Counter(c for b in batches for cols in b.wrong for c in cols).most_common()),
         "roc_auc": float(roc_auc_score(y, oof)),
         "pr_auc": float(average_precision_score(y, oof)),
         "brier": float(brier_score_loss(y, oof)),
@@ -231,6 +262,7 @@ def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, s
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "threshold": threshold,
         "target_recall": target_recall,
+        "recall_confidence": recall_confidence,
         "features": list(FEATURE_NAMES),
         "params": model.get_params(),
         "training_data": {

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from taxcheck.extract.marks import is_marked
-from taxcheck.extract.reread import ocr_many
+from taxcheck.extract.reread import BoxRequest, read_boxes
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import normalize
+from taxcheck.rules.checkdigits import is_valid_payer_number
 from taxcheck.records import BBox, FieldValue, TextSource, Word
 
 FIELD_MARGIN_MM = 0.6  # words whose centre is this close outside a box still belong to it
@@ -32,6 +33,8 @@ FORMAT_PENALTY = 0.5  # confidence multiplier when a value fails its format or c
 BLANK_CONFIDENCE = 0.95
 TEXT_LAYER_CONFIDENCE = 0.99
 ROW_INK_SHARE = 0.01
+CELL_CHECKS = {12: is_valid_payer_number, 13: is_valid_payer_number}  # digits per cell row → check digit
+DATE_PT = 10.0  # date parts are printed at 10 pt whatever the form's value size
 
 
 @dataclass
@@ -40,38 +43,41 @@ class FieldContext:
 
     form: LocatedForm
     words: list[Word]
-    clean: np.ndarray  # grey, rules removed, red dropped out: for ink tests
+    clean: np.ndarray  # grey, rules removed, red dropped out: for ink tests and crops
     source: TextSource
     label_boxes: list[BBox]
     engine: OcrEngine | None = None  # set on scanned pages: boxes are OCRed on their own
     cache: dict = field(default_factory=dict)
 
-    def words_for(self, rect, mode: str, margin_mm: float = FIELD_MARGIN_MM) -> list[Word]:
-        """Words of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`."""
-        if self.engine is None:
-            return words_in(self.words, self.box(rect, margin_mm), self.label_boxes)
-        return self.cache.get((tuple(rect), mode), [])
-
-    def prefetch(self, wanted: list[tuple[tuple, str, float]]) -> None:
-        """OCR every (rect, mode, font pt) box of the form in one call per mode."""
-        requests = []
-        for rect, mode, pt in dict.fromkeys(wanted):
-            box = self.box(rect, FIELD_MARGIN_MM / 3)
-            blank = [b for b in self.label_boxes if _overlaps(b, box)]
-            text_px = pt * PT_MM * 0.8 * self.form.scale  # CJK glyphs fill ~80% of the em
-            requests.append(((rect, mode), box, mode, blank, text_px))
-        self.cache.update(ocr_many(self.engine, self.clean, requests))
-
     def box(self, rect, margin_mm: float = 0.0) -> BBox:
         return self.form.rect_to_page(tuple(rect), margin_mm)
+
+    def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM) -> tuple[str, float]:
+        """(text, confidence) of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`."""
+        if self.engine is None:
+            ws = words_in(self.words, self.box(rect, margin_mm), self.label_boxes)
+            return join_words(ws), mean_confidence(ws)
+        r = self.cache.get((tuple(rect), kind))
+        return (r.text, r.confidence) if r else ("", 0.0)
+
+    def prefetch(self, wanted: list[tuple[tuple, str, float, tuple]]) -> None:
+        """OCR every (rect, kind, font pt, cells) box of the form in one call per kind."""
+        requests = []
+        for rect, kind, pt, cells in dict.fromkeys(wanted):
+            box = self.box(rect, FIELD_MARGIN_MM / 3)
+            blank = tuple(b for b in self.label_boxes if _overlaps(b, box))
+            em_px = pt * PT_MM * self.form.scale
+            valid = CELL_CHECKS.get(len(cells)) if cells else None
+            requests.append(BoxRequest((rect, kind), box, kind, em_px, blank, tuple(self.box(c) for c in cells), valid))
+        self.cache.update(read_boxes(self.engine, self.clean, requests))
 
 
 def _overlaps(a: BBox, b: BBox) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
-MODES = {"amount": "digits", "count": "digits", "my_number": "digits", "payer_number": "digits",
-         "date": "digits", "text": "line", "kana": "line"}
+KINDS = {"amount": "digits", "count": "digits", "my_number": "digits", "payer_number": "digits",
+         "date": "digits", "text": "text", "kana": "kana"}
 
 
 def _value(ctx: FieldContext, spec: FieldSpec, raw: str, conf: float, bbox: BBox, tax_year: int | None) -> FieldValue:
@@ -86,8 +92,8 @@ def _value(ctx: FieldContext, spec: FieldSpec, raw: str, conf: float, bbox: BBox
 
 
 def _read_words(ctx: FieldContext, fb: FieldBox, spec: FieldSpec) -> tuple[str, float, BBox]:
-    ws = ctx.words_for(fb.rect, _mode(spec, fb))
-    return join_words(ws), mean_confidence(ws), ctx.box(fb.rect)
+    text, conf = ctx.read(fb.rect, KINDS.get(spec.type, "text"))
+    return text, conf, ctx.box(fb.rect)
 
 
 def _read_rows(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
@@ -112,8 +118,8 @@ def _read_flag(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
 
 
 def _part(ctx: FieldContext, rect) -> tuple[str, float]:
-    ws = ctx.words_for(tuple(rect), "digits", FIELD_MARGIN_MM / 2)
-    return join_words(ws).replace(" ", ""), mean_confidence(ws) if ws else 1.0
+    text, conf = ctx.read(tuple(rect), "digits", FIELD_MARGIN_MM / 2)
+    return text.replace(" ", ""), conf if text else 1.0
 
 
 def _read_date(ctx: FieldContext, fb: FieldBox, tax_year: int | None = None) -> tuple[str, float, BBox]:
@@ -165,14 +171,7 @@ def _plausible_birth_era(year_text: str, tax_year: int | None) -> str:
 
 
 
-def _mode(spec: FieldSpec, fb: FieldBox) -> str:
-    mode = MODES.get(spec.type, "line")
-    if mode == "line" and int(fb.extra.get("lines", 1)) > 1:
-        mode = "block"
-    return mode
-
-
-def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int | None) -> list[tuple[tuple, str, float]]:
+def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int | None) -> list[tuple[tuple, str, float, tuple]]:
     wanted = []
     for name, fb in ctx.form.version.fields.items():
         spec = specs.get(name)
@@ -180,9 +179,10 @@ def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int
             continue
         pt = float(fb.extra.get("pt", ctx.form.version.value_pt))
         if fb.align == "date":
-            wanted += [(tuple(r), "digits", pt) for r in fb.extra.get("parts", {}).values()]
+            wanted += [(tuple(r), "digits", DATE_PT, ()) for r in fb.extra.get("parts", {}).values()]
         else:
-            wanted.append((tuple(fb.rect), _mode(spec, fb), pt))
+            cells = tuple(tuple(c) for c in fb.extra.get("cells", ())) if fb.align == "cells" else ()
+            wanted.append((tuple(fb.rect), KINDS.get(spec.type, "text"), pt, cells))
     return wanted
 
 

@@ -1,116 +1,321 @@
 """OCR of field boxes cropped from the cleaned page (the scan path).
 
-Measured on generated forms (see bench/read_bench.md): one full-page OCR pass finds the titles
-and anchor labels well, but its values inside ruled boxes suffer from frame remnants, printed
-千/円 marks and neighbouring text. Reading each non-empty box on its own, with the right page
-segmentation (digits only for amounts, numbers and dates), is more accurate. Starting Tesseract
-costs ~0.2 s per call (the jpn model loads each time), so the boxes of one form are stacked into
-one tall image per mode — one call for text boxes, one for digit boxes — and the words are sent
-back to their boxes by their vertical position. Empty boxes (ink test) are never sent.
+Measured on generated forms (bench/read_bench.md): one full-page OCR pass finds titles and anchor
+labels well, but its values inside ruled boxes suffer from frame remnants, printed 千/円 marks and
+neighbouring text. Reading each non-empty box on its own, with the right settings (digits only
+for amounts, numbers and dates; katakana only for フリガナ), is far more accurate.
+
+* Tesseract costs ~0.2 s per call to start (the jpn model loads each time), so all boxes of one form
+  are stacked into one tall image per mode and the words are sent back by vertical position.
+* Tesseract's word boxes for Japanese are too loose to tell a real space (氏 and 名, before a
+  building name) from the gap between two kanji. Spaces are therefore taken from the pixels: a
+  text box is cut into lines and, at every blank gap wider than ``SPACE_EM`` of the font size,
+  into segments; each segment is read on its own and segments are joined with one space.
+* 個人番号/法人番号 are printed one digit per ruled cell: the cells' interiors are cut out and put
+  side by side, so no frame line is ever read as a "1".
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import cv2
 import numpy as np
 
+from taxcheck.extract.words import join_words, mean_confidence
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.ocr.preprocess import binarize
 from taxcheck.records import BBox, Word
 
 PAD_PX = 12
-TARGET_BOX_PX = 80  # upscale small boxes so that their height is about this
+ROW_GAP_PX = 36
+LEFT_PAD_PX = 24
 MAX_UPSCALE = 3.0
+TARGET_EM_PX = 48  # font size the crops are scaled to (Tesseract likes 30–50 px glyphs)
 EMPTY_INK_SHARE = 0.004  # below this share of ink pixels a box is blank (no OCR call)
+GROW_EM = 0.45  # boxes are cut this much (in em) taller on each side, then foreign lines dropped
+MIN_INK_EM2 = 0.02  # …or fewer ink pixels than this many em² (a printed "1" has ~0.05 em²)
+WHITE_LEVEL = 175  # lighter than this is paper (drop-out ink remnants, JPEG haze)
+SPACE_EM = 0.62  # a blank gap wider than this share of the font size is a space (full-width digits leave ~0.55)
+NARROW_EM = 0.38
+NARROW_EXTRA_EM = 0.3
+CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
+DEBUG_DIR = None  # set to a folder to keep the stacked images (development only)
 
 
-def crop(grey: np.ndarray, box: BBox, blank: list[BBox] = ()) -> np.ndarray:
-    """The box cut out of ``grey``, printed marks in ``blank`` painted white, short rules removed."""
+@dataclass
+class BoxRequest:
+    """One box to read: ``kind`` is digits · text · kana; ``cells`` for one-digit-per-cell boxes."""
+
+    key: object
+    box: BBox
+    kind: str
+    em_px: float  # font size in page pixels
+    blank: tuple[BBox, ...] = ()
+    cells: tuple[BBox, ...] = ()
+    valid: Callable[[str], bool] | None = None  # format check of the digits (check digit)
+
+
+@dataclass
+class BoxRead:
+    text: str
+    confidence: float
+    words: list[Word]
+
+
+def _cut(grey: np.ndarray, box: BBox) -> np.ndarray:
     h, w = grey.shape[:2]
     x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
     x1, y1 = min(w, int(box.x1 + 0.5)), min(h, int(box.y1 + 0.5))
     if x1 - x0 < 3 or y1 - y0 < 3:
         return np.full((8, 8), 255, np.uint8)
-    c = grey[y0:y1, x0:x1].copy()
+    return grey[y0:y1, x0:x1].copy()
+
+
+def crop(grey: np.ndarray, box: BBox, blank: tuple[BBox, ...] = (), em_px: float = 0.0) -> np.ndarray:
+    """The box cut out of ``grey``: marks in ``blank`` painted white, rules and specks removed, paper white."""
+    c = _cut(grey, box)
     for b in blank:
-        bx0, by0 = int(max(b.x0 - x0, 0)), int(max(b.y0 - y0, 0))
-        bx1, by1 = int(min(b.x1 - x0, c.shape[1])), int(min(b.y1 - y0, c.shape[0]))
+        bx0, by0 = int(max(b.x0 - box.x0, 0)), int(max(b.y0 - box.y0, 0))
+        bx1, by1 = int(min(b.x1 - box.x0 + 1, c.shape[1])), int(min(b.y1 - box.y0 + 1, c.shape[0]))
         if bx1 > bx0 and by1 > by0:
             c[by0:by1, bx0:bx1] = 255
+    c[c > WHITE_LEVEL] = 255
     bw = binarize(c)
     ch, cw = c.shape
-    vert = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(ch * 0.8)))))
-    horiz = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(min(cw, ch * 4) * 0.9)), 1)))
+    long_v = max(3, int(max(ch * 0.8, em_px * 1.6)))
+    long_h = max(3, int(max(em_px * 2.5, min(cw, ch * 4) * 0.9)))
+    vert = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min(long_v, ch))))
+    horiz = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min(long_h, cw), 1)))
     mask = cv2.dilate(cv2.bitwise_or(vert, horiz), np.ones((3, 3), np.uint8))
     c[mask > 0] = 255
+    return _despeckle(c, em_px)  # specks (fax noise, dust): components far smaller than a stroke
+
+
+def has_ink(c: np.ndarray, em_px: float = 0.0) -> bool:
+    """Whether a cleaned crop holds anything printed: at least a thin stroke's worth of ink."""
+    n = int((c < 128).sum())
+    if em_px > 0:
+        return n >= max(8, MIN_INK_EM2 * em_px * em_px)
+    return n / max(1, c.size) >= EMPTY_INK_SHARE
+
+
+def _keep_lines_inside(c: np.ndarray, margin_px: float, em_px: float) -> np.ndarray:
+    """White out text lines whose centre lies in the extra margin (the neighbouring box's text):
+    the crop is cut a little larger than the box so that a slightly misplaced box still holds its
+    text whole."""
+    ink = c < 128
+    h = c.shape[0]
+    for y0, y1 in _runs(ink.sum(axis=1), max(2, em_px * 0.15)):
+        cy = (y0 + y1) / 2
+        if cy < margin_px or cy > h - margin_px:
+            c[y0:y1] = 255
     return c
 
 
-def has_ink(c: np.ndarray) -> bool:
-    return float((c < 128).mean()) >= EMPTY_INK_SHARE
+def _runs(profile: np.ndarray, min_gap: float) -> list[tuple[int, int]]:
+    """Runs of non-zero entries, merging runs separated by fewer than ``min_gap`` zeros."""
+    idx = np.flatnonzero(profile)
+    if idx.size == 0:
+        return []
+    runs = []
+    start = prev = int(idx[0])
+    for i in idx[1:]:
+        i = int(i)
+        if i - prev - 1 >= min_gap:
+            runs.append((start, prev + 1))
+            start = i
+        prev = i
+    runs.append((start, prev + 1))
+    return runs
 
 
-def ocr_box(engine: OcrEngine, grey: np.ndarray, box: BBox, mode: str, blank: list[BBox] = ()) -> list[Word] | None:
-    """Words read in ``box`` (coordinates back in page pixels); None when the box holds no ink."""
-    c = crop(grey, box, blank)
-    if not has_ink(c):
-        return None
-    f = min(MAX_UPSCALE, max(1.0, TARGET_BOX_PX / max(1, c.shape[0])))
-    if f > 1.05:
-        c = cv2.resize(c, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
-    c = cv2.copyMakeBorder(c, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_CONSTANT, value=255)
-    words = engine.read_words(c, mode=mode)
+def segments(c: np.ndarray, em_px: float) -> list[list[tuple[int, int, int, int]]]:
+    """Lines of segments (x0, y0, x1, y1) in crop pixels: cut at every gap wider than SPACE_EM."""
+    ink = c < 128
+    lines = [r for r in _runs(ink.sum(axis=1), max(2, em_px * 0.25)) if r[1] - r[0] >= em_px * 0.25]
     out = []
-    for w in words:
-        b = w.bbox
-        out.append(Word(w.text, w.confidence, BBox(box.x0 + (b.x0 - PAD_PX) / f, box.y0 + (b.y0 - PAD_PX) / f,
-                                                   box.x0 + (b.x1 - PAD_PX) / f, box.y0 + (b.y1 - PAD_PX) / f)))
+    for y0, y1 in lines:
+        glyphs = _runs(ink[y0:y1].sum(axis=0), max(1, em_px * 0.08))
+        segs = [list(glyphs[0])] if glyphs else []
+        for prev, g in zip(glyphs, glyphs[1:]):
+            gap = g[0] - prev[1]
+            # a narrow glyph (full-width digit, 「ー」) sits in a wide cell: its own margins are no space
+            narrow = min(prev[1] - prev[0], g[1] - g[0]) < NARROW_EM * em_px
+            need = (SPACE_EM + NARROW_EXTRA_EM if narrow else SPACE_EM) * em_px
+            if gap >= need:
+                segs.append(list(g))
+            else:
+                segs[-1][1] = g[1]
+        out.append([(x0, y0, x1, y1) for x0, x1 in segs])
     return out
 
 
-ROW_GAP_PX = 36
-LEFT_PAD_PX = 24
+def _cell_images(grey: np.ndarray, cells: tuple[BBox, ...], em_px: float) -> list[np.ndarray]:
+    """Each cell's interior. The whole row is cleaned first (its frame lines span the row's height,
+    so they are found even where the fitted box is a little off), then cut at the cells."""
+    row = BBox(min(c.x0 for c in cells), min(c.y0 for c in cells), max(c.x1 for c in cells), max(c.y1 for c in cells))
+    c_row = _cut(grey, row)
+    c_row[c_row > WHITE_LEVEL] = 255
+    bw = binarize(c_row)
+    k = max(3, int(c_row.shape[0] * 0.55))
+    vert = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))
+    horiz = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(em_px * 2)), 1)))
+    c_row[cv2.dilate(cv2.bitwise_or(vert, horiz), np.ones((3, 3), np.uint8)) > 0] = 255
+    parts = []
+    for cell in cells:
+        dx, dy = cell.width * CELL_SHRINK * 0.5, cell.height * CELL_SHRINK * 0.5
+        x0, x1 = int(cell.x0 + dx - row.x0), int(cell.x1 - dx - row.x0 + 0.5)
+        y0, y1 = int(cell.y0 + dy - row.y0), int(cell.y1 - dy - row.y0 + 0.5)
+        part = c_row[max(0, y0):max(y0 + 1, y1), max(0, x0):max(x0 + 1, x1)].copy()
+        parts.append(_despeckle(part, em_px))
+    return parts
 
 
-TARGET_TEXT_PX = 44  # glyph height the crops are scaled to (Tesseract likes 30–50 px capitals)
-DEBUG_DIR = None  # set to a folder to keep the stacked images (development only)
+def _despeckle(c: np.ndarray, em_px: float) -> np.ndarray:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((c < 128).astype(np.uint8), connectivity=8)
+    min_area = max(3, int((em_px * 0.06) ** 2))
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_AREA] < min_area:
+            c[labels == i] = 255
+    return c
 
 
-def ocr_many(engine: OcrEngine, grey: np.ndarray, requests: list[tuple[str, BBox, str, list[BBox], float]]) -> dict[str, list[Word]]:
-    """Read many boxes in one OCR call per mode.
-
-    ``requests``: (key, box, mode, printed marks to blank, expected glyph height in page px). Returns
-    words per key in page pixels; a key whose box holds no ink maps to [].
-    """
-    out: dict[str, list[Word]] = {key: [] for key, *_ in requests}
-    by_mode: dict[str, list[tuple[str, BBox, np.ndarray, float]]] = {}
-    for key, box, mode, blank, text_px in requests:
-        c = crop(grey, box, blank)
-        if not has_ink(c):
+def _cells_row(parts: list[np.ndarray], em_px: float) -> np.ndarray:
+    """The inked cells' digits side by side, packed like printed digits (wide gaps make Tesseract invent digits)."""
+    h = max(p.shape[0] for p in parts)
+    gap = np.full((h, max(2, int(em_px * 0.12))), 255, np.uint8)
+    row = []
+    for p in parts:
+        cols = np.flatnonzero((p < 128).any(axis=0))
+        if cols.size == 0:
             continue
-        f = min(MAX_UPSCALE, max(0.5, TARGET_TEXT_PX / max(1.0, text_px)))
-        if abs(f - 1) > 0.05:
-            c = cv2.resize(c, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
-        by_mode.setdefault("digits" if mode == "digits" else "block", []).append((key, box, c, f))
-    for mode, items in by_mode.items():
-        width = max(c.shape[1] for _, _, c, _ in items) + 2 * LEFT_PAD_PX
-        height = sum(c.shape[0] + ROW_GAP_PX for _, _, c, _ in items) + ROW_GAP_PX
+        p = p[:, cols[0]:cols[-1] + 1]
+        if p.shape[0] < h:
+            p = cv2.copyMakeBorder(p, 0, h - p.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=255)
+        row += [p, gap]
+    return np.hstack(row) if row else np.full((h, 8), 255, np.uint8)
+
+
+def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) -> dict[object, BoxRead]:
+    """Read many boxes with one OCR call per kind; blank boxes read as ""."""
+    out: dict[object, BoxRead] = {r.key: BoxRead("", 0.0, []) for r in requests}
+    # (key, line, image, f, origin box) per stacked row
+    rows: dict[str, list[tuple[object, int, np.ndarray, float, BBox]]] = {}
+    cell_parts: dict[object, list[np.ndarray]] = {}
+    for r in requests:
+        em = max(4.0, r.em_px)
+        f = min(MAX_UPSCALE, max(0.4, TARGET_EM_PX / em))
+        if r.cells:
+            parts = _cell_images(grey, r.cells, em)
+            c = _cells_row(parts, em)
+            if has_ink(c, em):
+                rows.setdefault("digits", []).append((r.key, 0, c, f, r.box))
+                cell_parts[r.key] = [p for p in parts if has_ink(p, em)]
+            continue
+        grown = BBox(r.box.x0, r.box.y0 - GROW_EM * em, r.box.x1, r.box.y1 + GROW_EM * em)
+        c = _keep_lines_inside(crop(grey, grown, r.blank, em), GROW_EM * em, em)
+        if not has_ink(c, em):
+            continue
+        r = BoxRequest(r.key, grown, r.kind, r.em_px, r.blank, r.cells, r.valid)
+        if r.kind == "digits":
+            rows.setdefault("digits", []).append((r.key, 0, c, f, r.box))
+            continue
+        pad = int(em * 0.12)
+        for li, line in enumerate(segments(c, em)):
+            for x0, y0, x1, y1 in line:
+                seg = c[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+                sub = BBox(r.box.x0 + max(0, x0 - pad), r.box.y0 + max(0, y0 - pad), r.box.x0 + x1 + pad, r.box.y0 + y1 + pad)
+                rows.setdefault(r.kind, []).append((r.key, li, seg, f, sub))
+    pieces = _read_rows(engine, rows)
+    kinds = {r.key: r.kind for r in requests}
+    for key, segs in pieces.items():
+        words = [w for _, _, ws in segs for w in ws]
+        if kinds[key] == "digits":
+            text = join_words(words)
+        else:
+            lines: dict[int, list[str]] = {}
+            for li, box, ws in sorted(segs, key=lambda s: (s[0], s[1].x0)):
+                t = "".join(w.text for w in sorted(ws, key=lambda w: w.bbox.x0))
+                if t:
+                    lines.setdefault(li, []).append(t)
+            text = "".join(" ".join(parts) for _, parts in sorted(lines.items()))
+        out[key] = BoxRead(text, mean_confidence(words), words)
+    _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
+    _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
+    return out
+
+
+def _recheck_lone_digits(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict) -> None:
+    """Digit boxes with ink but nothing read (a lone "1" defeats the eng model): read them with jpn."""
+    retry = [row for row in digit_rows if row[0] not in cell_parts and not any(ch.isdigit() for ch in out[row[0]].text)]
+    if not retry:
+        return
+    for key, segs in _read_rows(engine, {"digits_jpn": retry}).items():
+        words = [w for _, _, ws in segs for w in ws]
+        text = join_words(words)
+        if any(ch.isdigit() for ch in text):
+            out[key] = BoxRead(text, mean_confidence(words) * 0.9, words)
+
+
+def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -> None:
+    """Digit-per-cell boxes whose reading has the wrong number of digits or fails its check digit are
+    read again with the other model (jpn, digits only); the first candidate that fits wins."""
+    retry = []
+    for key, parts in cell_parts.items():
+        if not _fits(out[key].text, len(parts), reqs[key].valid):
+            retry.append(key)
+    if not retry:
+        return
+    rows = []
+    for key in retry:
+        r = reqs[key]
+        f = min(MAX_UPSCALE, max(0.4, TARGET_EM_PX / max(4.0, r.em_px)))
+        rows.append((key, 0, _cells_row(cell_parts[key], r.em_px), f, r.box))
+    pieces = _read_rows(engine, {"digits_jpn": rows})
+    for key, segs in pieces.items():
+        words = [w for _, _, ws in segs for w in ws]
+        text = join_words(words)
+        if _fits(text, len(cell_parts[key]), reqs[key].valid) or not _fits(out[key].text, len(cell_parts[key]), None):
+            out[key] = BoxRead(text, mean_confidence(words), words)
+
+
+def _fits(text: str, n_cells: int, valid: Callable[[str], bool] | None) -> bool:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return len(digits) == n_cells and (valid is None or valid(digits))
+
+
+def _read_rows(engine: OcrEngine, rows: dict) -> dict[object, list[tuple[int, BBox, list[Word]]]]:
+    """Stack the rows of each kind into one image, OCR it once, and hand the words back per row."""
+    pieces: dict[object, list[tuple[int, BBox, list[Word]]]] = {}
+    for kind, items in rows.items():
+        scaled = []
+        for key, li, img, f, box in items:
+            if abs(f - 1) > 0.05:
+                img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
+            scaled.append((key, li, img, f, box))
+        width = max(img.shape[1] for _, _, img, _, _ in scaled) + 2 * LEFT_PAD_PX
+        height = sum(img.shape[0] + ROW_GAP_PX for _, _, img, _, _ in scaled) + ROW_GAP_PX
         canvas = np.full((height, width), 255, np.uint8)
         bands = []
         y = ROW_GAP_PX
-        for key, box, c, f in items:
-            canvas[y:y + c.shape[0], LEFT_PAD_PX:LEFT_PAD_PX + c.shape[1]] = c
-            bands.append((y, y + c.shape[0], key, box, f))
-            y += c.shape[0] + ROW_GAP_PX
+        for key, li, img, f, box in scaled:
+            canvas[y:y + img.shape[0], LEFT_PAD_PX:LEFT_PAD_PX + img.shape[1]] = img
+            bands.append((y, y + img.shape[0], key, li, box, f, []))
+            y += img.shape[0] + ROW_GAP_PX
         if DEBUG_DIR:
-            cv2.imwrite(f"{DEBUG_DIR}/stack_{mode}_{id(canvas)}.png", canvas)
+            cv2.imwrite(f"{DEBUG_DIR}/stack_{kind}_{id(canvas)}.png", canvas)
+        mode = {"digits": "digits", "digits_jpn": "digits_jpn", "kana": "kana"}.get(kind, "block")
         for w in engine.read_words(canvas, mode=mode):
             cy = w.bbox.cy
-            for y0, y1, key, box, f in bands:
+            for y0, y1, key, li, box, f, got in bands:
                 if y0 - ROW_GAP_PX / 2 <= cy < y1 + ROW_GAP_PX / 2:
                     b = w.bbox
-                    out[key].append(Word(w.text, w.confidence, BBox(
+                    got.append(Word(w.text, w.confidence, BBox(
                         box.x0 + (b.x0 - LEFT_PAD_PX) / f, box.y0 + (b.y0 - y0) / f,
                         box.x0 + (b.x1 - LEFT_PAD_PX) / f, box.y0 + (b.y1 - y0) / f)))
                     break
-    return out
+        for y0, y1, key, li, box, f, got in bands:
+            pieces.setdefault(key, []).append((li, box, got))
+    return pieces

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from taxcheck.records import BBox, Word
 
-SPACE_GAP = 0.45  # a horizontal gap wider than this share of the text height is a space
+SPACE_GAP = 0.35  # a horizontal gap wider than this share of the text height is a space
 
 
 def words_in(words: list[Word], box: BBox, exclude: list[BBox] = ()) -> list[Word]:

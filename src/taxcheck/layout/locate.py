@@ -26,7 +26,8 @@ SEARCH_RADIUS_MM = 18.0  # how far from the title-based guess an anchor may be
 REFINE_RADIUS_MM = 3.0  # how far from the fitted position an anchor may be on the second pass
 RANSAC_THRESHOLD_MM = 1.5
 MIN_TITLE_SHARE = 0.55
-SCALE_RANGE = (0.3, 3.0)  # plausible form scale relative to the page's declared dpi
+SCALE_RANGE = (0.3, 3.0)
+MIN_ANCHORS = 5  # printed anchor labels (of ~23) that must be found where the title says they are  # plausible form scale relative to the page's declared dpi
 
 _ERA_YEAR = re.compile(r"(令和|平成|R|H)(元|\d{1,2})年?分")
 _GREGORIAN_YEAR = re.compile(r"(20\d\d)年分")
@@ -224,6 +225,8 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
         m, chosen = _fit(version, m, hits_by_label, REFINE_RADIUS_MM * 2)
         if year is None:  # no year anywhere: the 令和2年分 layout has 基礎控除の額; guess by the anchors found
             version = _guess_version(layout, m, hits_by_label) or version
+        if len(chosen) < MIN_ANCHORS:  # a title alone (a cover letter naming the form) is no form
+            continue
         forms.append(LocatedForm(version, year, year_read, m, len(chosen), chosen, th))
     return order_forms(forms)
 

@@ -40,10 +40,9 @@ def fold(text: str) -> str:
 
 
 def normalize_text(raw: str) -> Normalized:
-    """Names, addresses, remarks: NFKC, folded spaces, no space between two Japanese characters,
-    and ``-`` between digits (番地) whatever dash OCR read."""
+    """Names, addresses, remarks: NFKC, folded spaces (a space is kept only where the form shows a
+    gap: 氏 and 名, a building name), and ``-`` between digits (番地) whatever dash OCR read."""
     s = fold(raw)
-    s = _CJK_GAP.sub("", s)
     s = _DIGIT_DASH.sub("-", s)
     return Normalized(s, True)
 

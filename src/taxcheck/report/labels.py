@@ -115,6 +115,10 @@ _FEATURE_LABELS = {
     "z_tax_ratio_batch": "源泉徴収税額の割合が今回の全体と比べて外れている",
     "z_pay_payer": "支払金額が同じ支払者の他の報告書と比べて外れている",
     "payer_forms": "同じ支払者の報告書の数",
+    "hire_month": "就職した月",
+    "pay_annualised_log": "支払金額（年換算）の大きさ",
+    "z_pay_annualised_payer": "支払金額（年換算）が同じ支払者の他の報告書と比べて外れている",
+    "z_pay_annualised_batch": "支払金額（年換算）が今回の全体と比べて外れている",
 }
 
 _ODD_LABELS = {
@@ -145,7 +149,7 @@ def driver_label(driver: str) -> str:
         return f"特記事項: {box_name(what)}" if what in _known_columns() else f"特記事項（{what}）"
     if name in _FEATURE_LABELS:
         return f"{_FEATURE_LABELS[name]}{suffix}"
-    return driver
+    return f"その他の特徴（{driver}）"  # a feature added to the classifier without a label here yet
 
 
 def _known_columns() -> set[str]:

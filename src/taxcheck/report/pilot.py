@@ -183,10 +183,11 @@ def truth_metrics(metrics: list[dict[str, Any]]) -> dict[str, Any] | None:
     found = [f for f in (_flag_metrics(m) for m in metrics) if f]
     if not found:
         return None
-    if all(all(k in f for k in ("tp", "fp", "fn")) for f in found):
-        tp, fp, fn = (sum(int(f[k]) for f in found) for k in ("tp", "fp", "fn"))
-        return {"runs": len(found), "tp": tp, "fp": fp, "fn": fn,
-                "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn)}
+    if all(all(k in f for k in ("tp", "fp", "fn", "tn")) for f in found):
+        tp, fp, fn, tn = (sum(int(f[k]) for f in found) for k in ("tp", "fp", "fn", "tn"))
+        return {"runs": len(found), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+                "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
+                "residual_rate": _ratio(fn, fn + tn)}  # forms needing a fix among the cleared ones
     last = found[-1]
     return {"runs": len(found), "precision": last.get("precision"), "recall": last.get("recall")}
 
@@ -249,6 +250,10 @@ def compute_summary(forms: list[dict[str, Any]], staff: list[dict[str, Any]], cf
             "expected_missed_forms": rate * n_cleared,
             "missed_forms_high": ci[1] * n_cleared,
         }
+    truth = truth_metrics(metrics or [])
+    if truth and truth.get("residual_rate") is not None:
+        ci = wilson_interval(truth["fn"], truth["fn"] + truth["tn"], cfg.confidence)
+        truth["residual_ci_low"], truth["residual_ci_high"] = ci
     staff_pr = None
     if reviewed:
         staff_pr = {"reviewed_flagged": len(reviewed), "needs_fix": tp_staff, "precision": tp_staff / len(reviewed),
@@ -257,11 +262,24 @@ def compute_summary(forms: list[dict[str, Any]], staff: list[dict[str, Any]], cf
             caught = staff_pr["precision"] * n_flagged
             staff_pr["recall"] = _ratio(caught, caught + residual["rate"] * n_cleared)
 
+    per_run: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+    for f in forms:
+        per_run[f.get("run_id")][0] += 1
+        per_run[f.get("run_id")][1] += bool(f.get("flagged"))
+    by_run = []
+    for r in runs or []:
+        n, k = per_run.get(r.get("id"), [0, 0])
+        started = r.get("started_at")
+        by_run.append({"run_id": r.get("id"), "label": r.get("label") or "",
+                       "started": started.isoformat(timespec="minutes") if hasattr(started, "isoformat") else str(started or ""),
+                       "forms": n, "flagged": k, "flag_rate": _ratio(k, n)})
+
     b = cfg.baseline
     base_before, base_after = float(b["hours_before"]), float(b["hours_after"])
     return {
         "generated": datetime.now().astimezone().isoformat(timespec="seconds"),
         "runs": len(runs or []),
+        "by_run": by_run,
         "forms": n_forms,
         "flagged": n_flagged,
         "cleared": n_cleared,
@@ -271,7 +289,7 @@ def compute_summary(forms: list[dict[str, Any]], staff: list[dict[str, Any]], cf
         "by_reason": by_reason,
         "time": time,
         "residual_error": residual,
-        "truth": truth_metrics(metrics or []),
+        "truth": truth,
         "staff": {"decisions": len(staff), "forms": len(per_form), "precision_recall": staff_pr},
         "baseline": {
             "name": b.get("name", ""), "short_name": b.get("short_name", ""), "hours_before": base_before, "hours_after": base_after,
@@ -312,7 +330,7 @@ def pilot_summary(store_url, config: str | Path | PilotConfig | dict | None = No
     finally:
         if store is not store_url:
             store.close()
-    slim = [{"key": f["key"], "risk": f.get("risk"), "flagged": f.get("flagged"), "reasons": f.get("reasons"),
+    slim = [{"key": f["key"], "run_id": f.get("run_id"), "risk": f.get("risk"), "flagged": f.get("flagged"), "reasons": f.get("reasons"),
              "findings": [{"code": x.get("code")} for x in f.get("findings") or []]} for f in forms]
     return compute_summary(slim, staff, cfg, _metrics_of_runs(runs, metrics_files), runs)
 
@@ -389,6 +407,21 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
     plt = _setup_matplotlib()
     plots: dict[str, str] = {}
     t, b = s["time"], s["baseline"]
+
+    runs = [r for r in s.get("by_run") or [] if r["forms"]]
+    if len(runs) > 1:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        names = [r["label"] or f"#{r['run_id']}" for r in runs]
+        ax.bar(names, [r["forms"] - r["flagged"] for r in runs], color="#70ad47", label="問題なし")
+        ax.bar(names, [r["flagged"] for r in runs], bottom=[r["forms"] - r["flagged"] for r in runs],
+               color="#c00000", label="要確認")
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylabel("帳票数")
+        ax.set_title("実行ごとの処理件数")
+        ax.legend()
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+        plots["runs"] = _png(fig)
+        plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.bar(["処理した帳票", "要確認", "問題なし"], [s["forms"], s["flagged"], s["cleared"]],

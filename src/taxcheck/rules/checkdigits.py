@@ -19,7 +19,7 @@ def my_number_check_digit(first11: str) -> int:
 
 def is_valid_my_number(number: str) -> bool:
     """True for 12 ASCII digits whose last digit is the right check digit."""
-    return len(number) == 12 and number.isdigit() and my_number_check_digit(number[:11]) == int(number[11])
+    return len(number) == 12 and number.isascii() and number.isdigit() and my_number_check_digit(number[:11]) == int(number[11])
 
 
 def corporate_number_check_digit(last12: str) -> int:
@@ -35,6 +35,7 @@ def is_valid_corporate_number(number: str) -> bool:
     """True for 13 ASCII digits whose first digit is the right check digit."""
     return (
         len(number) == 13
+        and number.isascii()
         and number.isdigit()
         and corporate_number_check_digit(number[1:]) == int(number[0])
     )

@@ -475,6 +475,22 @@ def check_dependants(form: Form) -> list[Finding]:
     return out
 
 
+def check_prior_job(form: Form) -> list[Finding]:
+    """A mid-year hire whose 年末調整 was done here, with nothing in 摘要 about a 前職 (a warning: a first job
+    is legal, but the 前職分 left out of 摘要 is one of the commonest corrections)."""
+    hire = _iso(form.value("hire_date"))
+    remarks = form.value("remarks") or ""
+    if hire is None or hire.year != form.tax_year or not is_full_year(form) or hire.month == 1:
+        return []
+    if any(w in remarks for w in PRIOR_JOB_WORDS):
+        return []
+    return [
+        _finding("prior_job_not_noted", "remarks", None, "前職分の記載",
+                 f"{hire.month}月の中途就職で年末調整済みですが、摘要に前職分の記載がありません（前職がなければ問題ありません）。",
+                 None, severity="warning")
+    ]
+
+
 FORM_CHECKS: tuple[Callable[[Form], list[Finding]], ...] = (
     check_amount_formats,
     check_employment_income,
@@ -485,6 +501,7 @@ FORM_CHECKS: tuple[Callable[[Form], list[Finding]], ...] = (
     check_required,
     check_dates,
     check_dependants,
+    check_prior_job,
 )
 
 

@@ -31,8 +31,8 @@ ODDITY_CODES = (
 # errors that need a 年末調整済み form (their check recomputes amounts)
 ARITHMETIC_ERRORS = {"wrong_year_table", "income_arithmetic", "deduction_sum", "tax_mismatch", "spouse_amount_invalid",
                      "prior_job_not_noted"}
-ERROR_RATE = 0.17
-ODDITY_RATE = 0.17
+ERROR_RATE = 0.175  # share of forms with a content error (7 in 40)
+ODDITY_RATE = 0.175  # share of forms with a legitimate oddity forced (7 in 40); more arise naturally
 
 # Spouse's 合計所得 limits that pick the 配偶者控除 / 配偶者特別控除 row: only used to print a plausible
 # 配偶者の合計所得; the amounts themselves come from the year tables.
@@ -166,8 +166,13 @@ def _birth_for_age(rng: random.Random, year: int, age: int) -> dt.date:
     return _date_in(rng, dt.date(y, 1, 1), dt.date(y, 12, 31))
 
 
-def _relative(rng: random.Random, year: int, age: int, kind: str, surname: tuple[str, str], female: bool) -> Relative:
-    name, kana = _person_name(rng, female, surname)
+def _relative(rng: random.Random, year: int, age: int, kind: str, surname: tuple[str, str], female: bool,
+              taken: set[str]) -> Relative:
+    for _ in range(20):  # no two people of one family share a name
+        name, kana = _person_name(rng, female, surname)
+        if name not in taken:
+            break
+    taken.add(name)
     return Relative(kana=kana, name=name, my_number=my_number(rng), birth=_birth_for_age(rng, year, age), kind=kind)
 
 
@@ -204,7 +209,6 @@ def make_form(rng: random.Random, payer: Payer, oddity: str | None) -> FormConte
     t = statutory.tables(year)
     odd: list[str] = []
     female = rng.random() < 0.45
-    kind = "regular"
     age = rng.randint(22, 64)
     if oddity == "working_student":
         age = rng.randint(18, 22)
@@ -218,6 +222,7 @@ def make_form(rng: random.Random, payer: Payer, oddity: str | None) -> FormConte
         age = rng.randint(40, 60)
     surname = rng.choice(N.SURNAMES)
     name, kana = _person_name(rng, female, surname)
+    taken = {name}
     birth = _birth_for_age(rng, year, age)
     if (birth.month, birth.day) == (2, 29):
         birth = birth.replace(day=28)
@@ -263,10 +268,10 @@ def make_form(rng: random.Random, payer: Payer, oddity: str | None) -> FormConte
     married = age >= 27 and oddity not in ("working_student", "widow", "single_parent") and rng.random() < 0.55
     if married and rng.random() < 0.6:
         sp_age = max(22, age + rng.randint(-5, 5))
-        spouse = _relative(rng, year, sp_age, "spouse", surname, not female)
+        spouse = _relative(rng, year, sp_age, "spouse", surname, not female, taken)
         spouse_elderly = sp_age >= 70
     kids = 0
-    if (married or oddity == "single_parent") and 27 <= age <= 62:
+    if (married or oddity in ("single_parent", "income_adjustment")) and 27 <= age <= 62:
         kids = rng.choice([0, 1, 1, 2, 2, 3])
         if oddity in ("single_parent", "income_adjustment"):
             kids = max(kids, 1)
@@ -278,17 +283,17 @@ def make_form(rng: random.Random, payer: Payer, oddity: str | None) -> FormConte
         if oddity == "income_adjustment" and not dependants and not under16:
             kage = rng.randint(3, 20)
         k = _relative(rng, year, kage, "under16" if kage < 16 else ("specific" if 19 <= kage <= 22 else "other"),
-                      surname, rng.random() < 0.5)
+                      surname, rng.random() < 0.5, taken)
         if kage >= 23 and rng.random() < 0.7:
             continue  # grown-up child with own income
         (under16 if kage < 16 else dependants).append(k)
     if oddity == "elderly_cohabiting" or (age >= 45 and rng.random() < 0.06):
-        p = _relative(rng, year, rng.randint(72, 92), "elderly", surname, rng.random() < 0.6)
+        p = _relative(rng, year, rng.randint(72, 92), "elderly", surname, rng.random() < 0.6, taken)
         p.cohabiting = oddity == "elderly_cohabiting"
         dependants.append(p)
     if oddity == "fifth_dependant_in_remarks" and len(dependants) < 5:
         while len(dependants) < 5:
-            dependants.append(_relative(rng, year, rng.randint(16, 22), "other", surname, rng.random() < 0.5))
+            dependants.append(_relative(rng, year, rng.randint(16, 22), "other", surname, rng.random() < 0.5, taken))
         for d in dependants:
             d.kind = "specific" if 19 <= year - d.birth.year <= 22 else d.kind
     disabled_special = disabled_other = 0
@@ -444,7 +449,8 @@ def make_form(rng: random.Random, payer: Payer, oddity: str | None) -> FormConte
     fc = FormContent(
         tax_year=year, payer=payer, fields=f, birth_print=(era, ey, birth.month, birth.day), date_print=date_print,
         dependants=dependants[:4], under16=under16[:4], spouse=spouse_print,
-        spouse_income=spouse_income if spouse_print else None, role=rng.choice(N.ROLES),
+        spouse_income=spouse_income if spouse_print else None,
+        role=rng.choice(["", "パート", "アルバイト"] if part_time else N.ROLES[:-2]),
         recipient_number=f"{rng.randint(1, 99999):05d}" if rng.random() < 0.4 else "", oddities=odd,
         person_key=f["recipient_my_number"],
     )
@@ -454,9 +460,10 @@ def make_form(rng: random.Random, payer: Payer, oddity: str | None) -> FormConte
                         "housing_breakdown_4": _yen(rng.randint(80, 400) * 100_000 + rng.randint(0, 99_999))}
     if life:
         fc.breakdown["life_breakdown_1"] = _yen(rng.randint(40, 200) * 1000)
+    if no_adjust:
+        fc.breakdown = {}  # no 年末調整: the 内訳 boxes stay blank
     if spouse_print is not None:
         fc.breakdown["spouse_income"] = _yen(spouse_income or 0) if spouse_income else ""
-    fc._prior_note = prior_note  # type: ignore[attr-defined]
     return fc
 
 
@@ -480,6 +487,13 @@ def _alter_digit(rng: random.Random, number: str, positions: range, valid) -> st
         if not valid(cand):
             return cand
     return number[:-1] + str((int(number[-1]) + 1) % 10)
+
+
+def applicable_oddities(year: int) -> list[str]:
+    """Oddities a form of ``year`` can carry (no 所得金額調整控除 or ひとり親 before 令和2年分)."""
+    if statutory.tables(year).income_adjustment:
+        return list(ODDITY_CODES)
+    return [c for c in ODDITY_CODES if c not in ("income_adjustment", "single_parent")]
 
 
 def applicable_errors(fc: FormContent) -> list[str]:
@@ -604,10 +618,8 @@ def inject_error(rng: random.Random, fc: FormContent, code: str) -> bool:
             f["dependents_under16"] = _count(int(true) - 1)
         else:
             true = f["dependents_other"]
-            _err(fc, code, "dependents_other", true or "")
+            _err(fc, code, "dependents_other", true)  # "" = the box should be blank (none)
             f["dependents_other"] = str(int(true or 0) + 1)
-            if not true:
-                fc.errors[-1]["corrected"] = "0"
         return True
     if code == "spouse_amount_invalid":
         allowed = statutory.allowed_spouse_amounts(int(f["employment_income"]), year)
@@ -616,7 +628,7 @@ def inject_error(rng: random.Random, fc: FormContent, code: str) -> bool:
         if not options:
             return False
         wrong = rng.choice(options)
-        _err(fc, code, "spouse_deduction", f["spouse_deduction"] or "0")
+        _err(fc, code, "spouse_deduction", f["spouse_deduction"])
         f["spouse_deduction"] = str(wrong)
         total = int(f["total_deductions"])
         new_total = total - true_sp + wrong

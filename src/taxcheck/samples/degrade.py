@@ -28,7 +28,8 @@ class ScanSettings:
     fax: bool = False  # binarise (fax / bitonal scanner)
     color: bool = False  # keep RGB (drop-out ink, red seals); else greyscale
     rotation: int = 0  # 0/90/180/270: how the page lies in the file (clockwise)
-    white_point: int = 232
+    white_point: int = 232  # grey levels at or above become paper white (the scanner's white point)
+    black_point: int = 40  # grey levels at or below become full black (its black point)
 
     def describe(self) -> dict:
         return {"dpi": self.dpi, "skew": round(self.skew, 2), "blur": round(self.blur, 2), "noise": round(self.noise, 1),
@@ -73,6 +74,9 @@ def scan(page: np.ndarray, s: ScanSettings, rng: random.Random) -> Image.Image:
         grey = img if img.ndim == 2 else cv2.min(cv2.min(img[:, :, 0], img[:, :, 1]), img[:, :, 2])
         _, white = cv2.threshold(grey, s.white_point - 1, 255, cv2.THRESH_BINARY)
         img = cv2.max(img, white if img.ndim == 2 else cv2.merge([white, white, white]))
+        if img.ndim == 2:
+            _, keep = cv2.threshold(img, s.black_point, 255, cv2.THRESH_BINARY)
+            img = cv2.min(img, keep)
     if s.rotation:
         img = np.ascontiguousarray(np.rot90(img, k=-(s.rotation // 90)))  # clockwise
     pil = Image.fromarray(img)

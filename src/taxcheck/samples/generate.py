@@ -74,28 +74,45 @@ EXT = {"pdf_text": "pdf", "pdf_image": "pdf", "png": "png", "jpeg": "jpg", "tiff
 
 # ---- forms -----------------------------------------------------------------------------------------
 
-def _pick(rng: random.Random, weights: dict[str, int], allowed: list[str]) -> str:
-    items = [(k, w) for k, w in weights.items() if k in allowed]
-    return rng.choices([k for k, _ in items], [w for _, w in items])[0]
+class _Deck:
+    """Draws codes like cards from a shuffled deck (each code ``weight`` times), refilled when empty: the
+    rates stay as configured while even a small batch sees as many different codes as possible."""
+
+    def __init__(self, rng: random.Random, weights: dict[str, int]) -> None:
+        self.rng, self.weights, self.cards = rng, weights, []  # type: list[str]
+
+    def draw(self, allowed: list[str]) -> str:
+        if not any(c in allowed for c in self.cards):
+            self.cards = [c for c, w in self.weights.items() for _ in range(w)]
+            self.rng.shuffle(self.cards)
+        card = next(c for c in self.cards if c in allowed)
+        self.cards.remove(card)
+        return card
 
 
-def make_forms(rng: random.Random, n: int) -> list[C.FormContent]:
-    """``n`` forms, payer by payer, with errors and oddities at the configured rates."""
-    forms: list[C.FormContent] = []
-    while len(forms) < n:
+def make_forms(rng: random.Random, n: int) -> list[list[C.FormContent]]:
+    """``n`` forms in groups of one payer each, with errors and oddities at the configured rates."""
+    groups: list[list[C.FormContent]] = []
+    total = 0
+    error_deck = _Deck(rng, ERROR_WEIGHTS)
+    oddity_deck = _Deck(rng, {code: 1 for code in C.ODDITY_CODES})
+    # whether a form gets an error / an oddity: decks of 40 cards hold the rate exactly per 40 forms
+    has_error = _Deck(rng, {"yes": round(40 * C.ERROR_RATE), "no": 40 - round(40 * C.ERROR_RATE)})
+    has_oddity = _Deck(rng, {"yes": round(40 * C.ODDITY_RATE), "no": 40 - round(40 * C.ODDITY_RATE)})
+    while total < n:
         payer = C.make_payer(rng, rng.choice(YEARS))
         group: list[C.FormContent] = []
         duplicates: list[C.FormContent] = []
-        for _ in range(min(rng.randint(2, 6), n - len(forms))):
-            oddity = rng.choice(C.ODDITY_CODES) if rng.random() < C.ODDITY_RATE else None
+        for _ in range(min(rng.randint(2, 6), n - total)):
+            oddity = oddity_deck.draw(C.applicable_oddities(payer.tax_year)) if has_oddity.draw(["yes", "no"]) == "yes" else None
             fc = C.make_form(rng, payer, oddity)
-            if rng.random() < C.ERROR_RATE:
+            if has_error.draw(["yes", "no"]) == "yes":
                 allowed = C.applicable_errors(fc) + ["duplicate_resubmission"]
                 for _attempt in range(6):
-                    code = _pick(rng, ERROR_WEIGHTS, allowed)
+                    code = error_deck.draw(allowed)
                     if code == "duplicate_resubmission":
                         dup = copy.deepcopy(fc)
-                        dup.errors = [{"code": code, "column": "", "corrected": ""}]  # filled in once placed
+                        dup.errors = [{"code": code, "column": "", "corrected": "withdraw: duplicate of an earlier form"}]
                         dup._duplicate_of = fc  # type: ignore[attr-defined]
                         duplicates.append(dup)
                         break
@@ -103,10 +120,11 @@ def make_forms(rng: random.Random, n: int) -> list[C.FormContent]:
                         break
                     allowed.remove(code)
             group.append(fc)
-        room = n - len(forms) - len(group)
+        room = n - total - len(group)
         group.extend(duplicates[:max(0, room)])
-        forms.extend(group)
-    return forms[:n]
+        groups.append(group)
+        total += len(group)
+    return groups
 
 
 # ---- pages -----------------------------------------------------------------------------------------
@@ -129,7 +147,8 @@ def _draw_pages(c, rng: random.Random, pages: list[list[C.FormContent]], up: int
         for fc, (x, top, s) in zip(forms, _placements(rng, up)):
             draw_form(c, fc, x * mm, A4_PT[1] - top * mm, s, ink, seal=seals and fc.payer.seal)
             slots.append({"rect_mm": [round(x, 2), round(top, 2), round(x + FORM_MM[0] * s, 2),
-                                      round(top + FORM_MM[1] * s, 2)], "scale": round(s, 4)})
+                                      round(top + FORM_MM[1] * s, 2)], "scale": round(s, 4),
+                          "seal": seals and fc.payer.seal})
         c.showPage()
         placed.append(slots)
     return placed
@@ -231,21 +250,28 @@ def _broken_files(rng: random.Random, forms_for_pdf: list[C.FormContent]) -> lis
 
 # ---- the batch -------------------------------------------------------------------------------------
 
-def _plan(rng: random.Random, n_forms: int) -> list[tuple[Kind, list[int]]]:
-    """Document kinds and their pages' form counts: every kind once first, then weighted draws."""
-    plan: list[tuple[Kind, list[int]]] = []
-    left = n_forms
+def _plan(rng: random.Random, groups: list[list[C.FormContent]]) -> list[tuple[Kind, list[list[C.FormContent]]]]:
+    """Documents as (kind, pages of forms): every kind once first, then weighted draws; a document holds
+    one payer's forms only (a payer's batch), so a 2-up sheet may end with its lower half empty."""
+    plan: list[tuple[Kind, list[list[C.FormContent]]]] = []
     first = list(KINDS)
-    while left > 0:
-        kind = first.pop(0) if first else rng.choices(KINDS, [k.weight for k in KINDS])[0]
-        pages = []
-        for _ in range(rng.randint(*kind.pages)):
-            take = min(kind.up, left)
-            if take <= 0:
-                break
-            pages.append(take)
-            left -= take
-        plan.append((kind, pages))
+    for group in groups:
+        i = 0
+        while i < len(group):
+            left = len(group) - i
+            fits = [k for k in first if k.up * k.pages[0] <= left]
+            if fits:  # first pass: each kind once, where the payer has enough forms to fill it
+                kind = fits[0]
+                first.remove(kind)
+            else:
+                kind = rng.choices(KINDS, [k.weight for k in KINDS])[0]
+            pages = []
+            for _ in range(rng.randint(*kind.pages)):
+                if i >= len(group):
+                    break
+                pages.append(group[i:i + kind.up])
+                i += kind.up
+            plan.append((kind, pages))
     return plan
 
 
@@ -272,21 +298,16 @@ def generate(out: Path, n: int, seed: int) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     _clean(out)
     rng = random.Random(seed)
-    forms = make_forms(rng, n)
+    groups = make_forms(rng, n)
     documents: list[dict[str, Any]] = []
     truth_forms: list[dict[str, Any]] = []
     where: dict[int, str] = {}
-    i = 0
-    for doc_no, (kind, counts) in enumerate(_plan(rng, n), start=1):
-        pages, start = [], i
-        for k in counts:
-            pages.append(forms[i:i + k])
-            i += k
+    for doc_no, (kind, pages) in enumerate(_plan(rng, groups), start=1):
         data, placed, details = _render_document(rng, kind, pages)
         name = f"{doc_no:03d}_{kind.name}.{EXT[kind.container]}"
         (out / name).write_bytes(data)
         documents.append({"file": name, "pages": len(pages), "variant": kind.name, "broken": None,
-                          "forms": i - start, "render": details})
+                          "forms": sum(map(len, pages)), "render": details})
         for page_no, (page_forms, slots) in enumerate(zip(pages, placed), start=1):
             for slot_no, (fc, slot) in enumerate(zip(page_forms, slots), start=1):
                 where[id(fc)] = f"{name}#p{page_no}s{slot_no}"
@@ -302,7 +323,7 @@ def generate(out: Path, n: int, seed: int) -> Path:
                     "placement": {**slot, "page_mm": list(A4_MM), "rotation": kind.rotation},
                 })
     (out / "misc").mkdir(exist_ok=True)
-    for name, data, code, npages in _broken_files(rng, forms):
+    for name, data, code, npages in _broken_files(rng, groups[0]):
         (out / name).write_bytes(data)
         documents.append({"file": name, "pages": npages, "variant": "broken", "broken": code, "forms": 0})
     truth = {"seed": seed, "generator": GENERATOR_VERSION, "n_forms": len(truth_forms),

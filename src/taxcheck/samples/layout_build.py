@@ -86,7 +86,7 @@ def build_version(with_basic_box: bool) -> dict[str, Any]:
     b.field("recipient_kana", (128, 20.3, 170, 24.7), anchor="（フリガナ）", pt=8)
     b.cell(170, 20, W, 33)
     b.label("（役職名）", (170.5, 20.3, 186, 24.7), pt=SMALL_PT)
-    b.label("氏名", (110.5, 26, 127, 32), pt=LABEL_PT, anchor=True)
+    b.label("氏名", (110.5, 26, 127, 32), pt=LABEL_PT)
     b.field("recipient_name", (128, 25.5, 170, 32.5), anchor="氏名")
 
     # ---- amount row (33–46): 種別 · 支払金額 · 給与所得控除後 · 所得控除合計 · 源泉徴収税額 ----------------
@@ -365,10 +365,11 @@ def build_version(with_basic_box: bool) -> dict[str, Any]:
     extra_boxes["kind"] = _r(1, 39.5, 27, 45.4)
     extra_boxes["recipient_role"] = _r(171, 25.5, 199, 32.5)
     extra_boxes["recipient_number"] = _r(128, 9.5, 199, 13.7)
-    extra_boxes["seal"] = _r(120, r3 - 3, 140, y1 + 3)  # where a payer's red 印 lands (over the name)
 
     # the 種別 value is printed, not pre-printed: drop the placeholder label added above
     b.labels = [lab for lab in b.labels if lab["text"] != "給与・賞与"]
+    for f in b.fields.values():  # the label a field hangs off, unambiguous even where a text repeats (氏名)
+        f["anchor_rect"] = _nearest_label(b.labels, f["anchor"], f["rect"])
     return {
         "size_mm": [WIDTH_MM, HEIGHT_MM],
         "title": title,
@@ -378,6 +379,14 @@ def build_version(with_basic_box: bool) -> dict[str, Any]:
         "fields": b.fields,
         "boxes": extra_boxes,
     }
+
+
+def _nearest_label(labels: list[dict[str, Any]], text: str, rect: list[float]) -> list[float]:
+    cx, cy = (rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2
+    found = [lab["rect"] for lab in labels if lab["text"] == text]
+    if not found:
+        raise ValueError(f"field anchor {text!r} is not a printed label")
+    return min(found, key=lambda r: ((r[0] + r[2]) / 2 - cx) ** 2 + ((r[1] + r[3]) / 2 - cy) ** 2)
 
 
 def _amount_marks(b: _Builder, x0: float, x1: float, y: float, with_uchi: bool) -> None:
@@ -411,10 +420,13 @@ HEADER = """\
 #   labels: every pre-printed text; anchor: true marks distinctive labels that locate the form; vertical: drawn
 #     top-to-bottom; align: left/right when not centred; pt: font size in points at scale 1.
 #   fields: one per column of salary_report_fields.yaml present in the version: rect, the label it hangs off
-#     (anchor) and align: right (amounts; thousand_x/yen_x = x of the 千 / 円 marks), left/center (text, counts,
+#     (anchor: its text; anchor_rect: that label's rect, as some texts repeat) and align: right (amounts; thousand_x/yen_x = x of the 千 / 円 marks), left/center (text, counts,
 #     flags: a flag is marked with ＊), cells (one digit per cell, right-justified), rows (the 4 name rows of
 #     dependants: the value is how many rows hold a name), date (parts year/month/day in Japanese-era years;
-#     birth_date marks its era in era_marks; hire/retire share the date parts and differ by their mark cell).
+#     birth_date marks its era in era_marks; hire/retire share the date parts and differ by their mark cell;
+#     their years are 令和 years, except 31 on a 令和元年分 form = 平成31 (January–April 2019)).
+#   Values are printed in the payer's font (IPA Gothic or Mincho) at value_pt unless a field gives pt; amounts as
+#     "4,520,000", "4520000" or split at the 千 mark ("4,520" left of 千, "000" left of 円).
 #   boxes: other printed value boxes that have no results column (内訳, 配偶者, 電話, 種別, seal area).
 """
 

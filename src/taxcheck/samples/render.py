@@ -149,14 +149,19 @@ def draw_form(c: Canvas, fc: FormContent, x_pt: float, top_pt: float, scale: flo
     vf = font(fc.payer.font)
     W, H = lay["size_mm"]
 
-    # ---- pre-printed frame and labels
-    c.setStrokeColorRGB(*ink.frame)
-    c.setFillColorRGB(*ink.frame)
-    for r in lay["cells"]:
-        p.rect(r, 0.35)
-    p.rect([0, lay["cells"][0][1], W, H - 1.0], 1.0)
-    for lab in lay["labels"]:
-        p.text(lab["rect"], lab["text"], lab["pt"], g, lab.get("align", "center"), lab.get("vertical", False))
+    # ---- pre-printed frame and labels: one Form XObject per canvas, version and ink, placed by a transform
+    frame = f"frame{_version}_{'%02x%02x%02x' % tuple(int(v * 255) for v in ink.frame)}"
+    drawn = c.__dict__.setdefault("_taxcheck_frames", set())
+    if frame not in drawn:
+        c.beginForm(frame, lowerx=0, lowery=-H * mm, upperx=W * mm, uppery=0)
+        _draw_frame(c, lay, ink)
+        c.endForm()
+        drawn.add(frame)
+    c.saveState()
+    c.translate(x_pt, top_pt)
+    c.scale(scale, scale)
+    c.doForm(frame)
+    c.restoreState()
 
     # ---- printed values
     c.setFillColorRGB(*ink.value)
@@ -243,9 +248,27 @@ def draw_form(c: Canvas, fc: FormContent, x_pt: float, top_pt: float, scale: flo
         if value and key in boxes:
             p.text(boxes[key], value, 7.5, vf, "right" if key in ("spouse_income", "housing_breakdown_4") or
                    key.startswith("life") else "left")
-    if seal:
-        _seal(c, p, boxes["seal"], fc.payer.name)
+    if seal:  # centred near the end of the printed name, so that the 印 covers part of it
+        r = fields["payer_name"]["rect"]
+        name_mm = pdfmetrics.stringWidth(fc.payer.name.replace(" ", "　"), vf, fields["payer_name"].get("pt", vpt)) / mm
+        cx = min(r[0] + name_mm - 4.0, r[2] - 8.0)
+        cy = (r[1] + r[3]) / 2
+        _seal(c, p, [cx - 6.5, cy - 6.5, cx + 6.5, cy + 6.5], fc.payer.name)
     return p.X(0), p.Y(H), p.X(W), p.Y(0)
+
+
+def _draw_frame(c: Canvas, lay: dict, ink: Ink) -> None:
+    """The pre-printed part of the form at scale 1 with its top-left corner at the origin."""
+    p = _Pen(c, 0.0, 0.0, 1.0)
+    g = font("gothic")
+    W, H = lay["size_mm"]
+    c.setStrokeColorRGB(*ink.frame)
+    c.setFillColorRGB(*ink.frame)
+    for r in lay["cells"]:
+        p.rect(r, 0.35)
+    p.rect([0, lay["cells"][0][1], W, H - 1.0], 1.0)
+    for lab in lay["labels"]:
+        p.text(lab["rect"], lab["text"], lab["pt"], g, lab.get("align", "center"), lab.get("vertical", False))
 
 
 def _seal(c: Canvas, p: _Pen, r: list[float], payer_name: str) -> None:
@@ -260,7 +283,10 @@ def _seal(c: Canvas, p: _Pen, r: list[float], payer_name: str) -> None:
     c.setLineWidth(1.4 * p.scale)
     c.circle(cx, cy, rad, stroke=1, fill=0)
     c.circle(cx, cy, rad * 0.86, stroke=1, fill=0)
-    stem = payer_name.replace("株式会社", "").replace("有限会社", "").replace("合同会社", "").split("　")[0][:4] or "印"
+    stem = payer_name
+    for legal in ("株式会社", "有限会社", "合同会社", "医療法人社団", "社会福祉法人"):
+        stem = stem.replace(legal, "")
+    stem = stem.split("　")[0]
     chars = (stem + "之印")[:4] if len(stem) < 4 else stem[:4]
     g = font("mincho")
     size = rad * 0.62

@@ -30,6 +30,7 @@ from taxcheck.store.schema import (
     staff_decisions as staff_table,
 )
 
+IN_CLAUSE_MAX = 5000  # bound parameters per IN list (SQLite allows 32766)
 FINDING_KEYS = ("code", "column", "box", "read", "expected", "message", "severity", "always_error", "residual")
 
 
@@ -81,12 +82,13 @@ def document_statuses(store: Store) -> dict[str, str]:
 def documents_info(store: Store, shas: Iterable[str] | None = None, run_ids: Iterable[int] | None = None) -> list[dict]:
     """Document rows (source, status, code, reason, ...), optionally only the given shas or runs."""
     q = select(documents).order_by(documents.c.source)
-    if shas is not None:
-        q = q.where(documents.c.sha256.in_(list(shas)))
     if run_ids is not None:
         q = q.where(documents.c.run_id.in_(list(run_ids)))
     with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+        if shas is None:
+            return [dict(r._mapping) for r in conn.execute(q)]
+        out = [dict(r._mapping) for part in _parts(list(shas)) for r in conn.execute(q.where(documents.c.sha256.in_(part)))]
+    return sorted(out, key=lambda d: d["source"])
 
 
 def save_document(store: Store, *, sha256: str, source: str, status: str, run_id: int | None,
@@ -183,8 +185,7 @@ def _form_rows(conn: Connection, where) -> list[dict]:
         }
     if not rows:
         return []
-    ids = list(rows)
-    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+    for chunk in _parts(list(rows), 500):
         for r in conn.execute(select(field_values).where(field_values.c.form_id.in_(chunk)).order_by(field_values.c.id)):
             m = r._mapping
             rows[m["form_id"]]["fields"][m["name"]] = {"raw": m["raw"], "value": m["value"], "confidence": m["confidence"],
@@ -197,18 +198,29 @@ def _form_rows(conn: Connection, where) -> list[dict]:
 
 def forms_for_run(store: Store | str, run_id: int | None = None, *, shas: Iterable[str] | None = None,
                   run_ids: Iterable[int] | None = None) -> list[dict]:
-    """Forms with fields, findings and decision: of one run, of some runs, of some documents, or all (None)."""
+    """Forms with fields, findings and decision: of one run, of some runs, of some documents, or all (None).
+
+    Sorted by source, page, slot.
+    """
     store = open_store(store)
     where = None
     if run_id is not None:
         where = forms.c.run_id == run_id
     elif run_ids is not None:
         where = forms.c.run_id.in_(list(run_ids))
-    if shas is not None:
-        cond = forms.c.document_sha256.in_(list(shas))
-        where = cond if where is None else where & cond
     with store.engine.connect() as conn:
-        return _form_rows(conn, where)
+        if shas is None:
+            return _form_rows(conn, where)
+        rows = []
+        for part in _parts(list(shas)):
+            cond = forms.c.document_sha256.in_(part)
+            rows += _form_rows(conn, cond if where is None else where & cond)
+    return sorted(rows, key=lambda r: (r["source"], r["page"], r["slot"]))
+
+
+def _parts(items: list, size: int = IN_CLAUSE_MAX) -> list[list]:
+    """Split a long IN list (SQLite caps the number of bound parameters)."""
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def get_form(store: Store | str, form_key: str) -> dict | None:

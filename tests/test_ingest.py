@@ -1,0 +1,151 @@
+"""Ingest: every container becomes pages; every bad file becomes a quarantine entry (never an exception)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from reportlab.lib.pdfencrypt import StandardEncryption
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from taxcheck.extract import read_document
+from taxcheck.ingest import load_document
+
+GOTHIC = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
+
+
+def _pdf(path: Path, text: str = "給与支払報告書（個人別明細書） 支払金額 4,520,000", encrypt=None, image: Image.Image | None = None) -> Path:
+    pdfmetrics.registerFont(TTFont("IPAGothicT", GOTHIC))
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(210 * mm, 297 * mm), encrypt=encrypt)
+    if image is not None:
+        from reportlab.lib.utils import ImageReader
+
+        c.drawImage(ImageReader(image), 0, 0, 210 * mm, 297 * mm)
+    else:
+        c.setFont("IPAGothicT", 12)
+        c.drawString(20 * mm, 270 * mm, text)
+    c.showPage()
+    c.save()
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def _page_image(w=600, h=400) -> Image.Image:
+    img = Image.new("RGB", (w, h), "white")
+    arr = np.asarray(img).copy()
+    arr[100:120, 50:550] = 0
+    return Image.fromarray(arr)
+
+
+def test_text_layer_pdf_gives_words_and_an_image(tmp_path):
+    res = load_document(_pdf(tmp_path / "a.pdf"), tmp_path)
+    assert res.quarantined is None and len(res.pages) == 1
+    page = res.pages[0]
+    assert page.text_source == "text_layer"
+    assert "支払金額" in "".join(w.text for w in page.words)
+    assert page.image.shape[2] == 3 and page.image.shape[0] > 3000  # A4 at 300 dpi
+    # word positions are page pixels: the text sits near the top (270 mm from the bottom of 297 mm)
+    assert all(w.bbox.y0 < 0.15 * page.image.shape[0] for w in page.words)
+
+
+def test_image_only_pdf_is_rasterised_for_ocr(tmp_path):
+    res = load_document(_pdf(tmp_path / "scan.pdf", image=_page_image()), tmp_path)
+    assert res.quarantined is None
+    page = res.pages[0]
+    assert page.text_source == "ocr" and page.words is None
+    assert page.image.mean() < 255  # the drawn bar is there
+
+
+def test_multipage_tiff(tmp_path):
+    frames = [_page_image().convert("L"), _page_image().convert("1"), _page_image()]
+    path = tmp_path / "batch.tif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(200, 200))
+    res = load_document(path, tmp_path)
+    assert [p.page_no for p in res.pages] == [1, 2, 3]
+    assert all(p.image.ndim == 3 and p.image.shape[2] == 3 for p in res.pages)
+    assert res.pages[0].dpi == pytest.approx(200, abs=1)
+
+
+@pytest.mark.parametrize("fmt, suffix", [("PNG", ".png"), ("JPEG", ".jpg")])
+def test_png_and_jpeg(tmp_path, fmt, suffix):
+    path = tmp_path / f"p{suffix}"
+    _page_image().save(path, fmt)
+    res = load_document(path, tmp_path)
+    assert res.quarantined is None and len(res.pages) == 1 and res.pages[0].dpi == 300  # none declared: assume 300
+
+
+def test_source_is_relative_with_slashes(tmp_path):
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    path = sub / "x.png"
+    _page_image().save(path)
+    assert load_document(path, tmp_path).source == "a/b/x.png"
+
+
+# ---- one test per kind of bad input -----------------------------------------------------------------
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.pdf"
+    p.write_bytes(b"")
+    assert load_document(p, tmp_path).quarantined.code == "empty_file"
+
+
+def test_truncated_pdf(tmp_path):
+    whole = _pdf(tmp_path / "whole.pdf").read_bytes()
+    p = tmp_path / "cut.pdf"
+    p.write_bytes(whole[: len(whole) * 3 // 5])
+    q = load_document(p, tmp_path).quarantined
+    assert q.code == "truncated_pdf" and "PDF" in q.reason
+
+
+def test_encrypted_pdf(tmp_path):
+    p = _pdf(tmp_path / "locked.pdf", encrypt=StandardEncryption("secret", ownerPassword="owner", canPrint=1))
+    q = load_document(p, tmp_path).quarantined
+    assert q.code == "encrypted_pdf" and "パスワード" in q.reason
+
+
+def test_text_file_named_png(tmp_path):
+    p = tmp_path / "staff_list.png"
+    p.write_bytes("氏名,支払金額\n山田 太郎,4520000\n".encode("utf-8"))
+    assert load_document(p, tmp_path).quarantined.code == "not_an_image"
+
+
+def test_truncated_image(tmp_path):
+    buf = io.BytesIO()
+    _page_image().save(buf, "PNG")
+    p = tmp_path / "cut.png"
+    p.write_bytes(buf.getvalue()[:400])
+    assert load_document(p, tmp_path).quarantined.code in ("truncated_image", "not_an_image")
+
+
+def test_unsupported_type(tmp_path):
+    p = tmp_path / "notes.docx"
+    p.write_bytes(b"PK\x03\x04 not a form")
+    assert load_document(p, tmp_path).quarantined.code == "unsupported_type"
+
+
+def test_no_form_found_reads_but_quarantines(tmp_path):
+    """A readable page without a 給与支払報告書 title (a cover letter) yields no form (real OCR)."""
+    img = Image.new("RGB", (1240, 800), "white")
+    from PIL import ImageDraw, ImageFont
+
+    ImageDraw.Draw(img).text((80, 100), "送付状 いつもお世話になっております。", font=ImageFont.truetype(GOTHIC, 48), fill="black")
+    p = tmp_path / "letter.png"
+    img.save(p, dpi=(150, 150))
+    res = read_document(p, tmp_path)
+    assert res.forms == [] and res.quarantined.code == "no_form_found"
+    assert "給与支払報告書" in res.quarantined.reason
+
+
+def test_read_document_never_raises_on_garbage(tmp_path):
+    p = tmp_path / "junk.pdf"
+    p.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20 + b"\n%%EOF\n")
+    res = read_document(p, tmp_path)
+    assert res.forms == [] and res.quarantined is not None

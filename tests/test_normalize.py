@@ -1,0 +1,126 @@
+"""Normalisation of what OCR and text layers give: amounts, counts, dates, numbers, names, kana, flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from taxcheck.normalize import (
+    fold,
+    normalize,
+    normalize_amount,
+    normalize_count,
+    normalize_flag,
+    normalize_kana,
+    normalize_my_number,
+    normalize_payer_number,
+    normalize_text,
+    parse_date,
+)
+
+
+@pytest.mark.parametrize(
+    "raw, value, ok",
+    [
+        ("4,520,000", "4520000", True),
+        ("1.470,000", "1470000", True),  # "," read as "."
+        ("1,180,.000", "1180000", False),  # stray separator: value kept, format flagged
+        ("4,520 000", "4520000", True),  # the 千 gap of the printed form
+        ("１２３，０００円", "123000", True),  # full-width digits and 円
+        ("380千 000", "380000", True),  # the printed 千 mark caught with the value
+        ("l,2O0,000", "1200000", True),  # l/1 and O/0 look-alikes
+        ("  ", "", True),
+        ("98 7OO", "98700", True),
+    ],
+)
+def test_amounts(raw, value, ok):
+    n = normalize_amount(raw)
+    assert (n.value, n.ok) == (value, ok)
+
+
+def test_amount_with_letters_is_flagged_not_blanked():
+    n = normalize_amount("12a")
+    assert n.value == "12" and not n.ok
+
+
+@pytest.mark.parametrize("raw, value, ok", [("2", "2", True), ("２人", "2", True), ("l", "1", True), ("", "", True), ("123", "123", False)])
+def test_counts(raw, value, ok):
+    n = normalize_count(raw)
+    assert (n.value, n.ok) == (value, ok)
+
+
+@pytest.mark.parametrize(
+    "raw, iso",
+    [
+        ("昭和55年4月12日", "1980-04-12"),
+        ("昭 55 4 12", "1980-04-12"),
+        ("S55.4.12", "1980-04-12"),
+        ("令和元年5月1日", "2019-05-01"),
+        ("平成31年4月30日", "2019-04-30"),
+        ("平成 元 年 1 月 8 日", "1989-01-08"),
+        ("大正15年12月24日", "1926-12-24"),
+        ("明治45年7月29日", "1912-07-29"),
+        ("1980/4/12", "1980-04-12"),
+        ("19800412", "1980-04-12"),
+        ("昭 5O 1 l", "1975-01-01"),  # O/0 and l/1 inside a date
+    ],
+)
+def test_era_dates(raw, iso):
+    n = parse_date(raw)
+    assert n.value == iso and n.ok
+
+
+def test_date_without_era_takes_the_tax_years_era():
+    assert parse_date("2 10 31", tax_year=2020).value == "2020-10-31"
+    assert parse_date("31 3 31", tax_year=2019).value == "2019-03-31"  # 平成31年
+    assert parse_date("1 6 1", tax_year=2019).value == "2019-06-01"  # 令和元年
+
+
+def test_impossible_dates_are_flagged():
+    assert not parse_date("昭和55年2月30日").ok
+    assert not parse_date("令和1年4月1日").ok  # 令和 began on 1 May 2019
+    assert parse_date("").value == "" and parse_date("").ok
+
+
+def test_my_number_check_digit():
+    assert normalize_my_number("6214 9832 0257") == normalize_my_number("621498320257")
+    assert normalize_my_number("621498320257").ok
+    assert not normalize_my_number("621498320258").ok
+    assert not normalize_my_number("62149832025").ok  # a dropped digit
+    assert normalize_my_number("６２１４９８３２０２５７").value == "621498320257"
+
+
+def test_payer_number_corporate_and_personal():
+    assert normalize_payer_number("7000012050002").ok  # 法人番号 of the 国税庁
+    assert normalize_payer_number("7OOOO12O5OOO2").value == "7000012050002"
+    assert normalize_payer_number("621498320257").ok  # a sole proprietor's 個人番号
+    assert not normalize_payer_number("7000012050003").ok
+
+
+def test_text_folding():
+    assert fold("　山田　太郎 ") == "山田 太郎"
+    assert normalize_text("ＡＢＣ商事　株式会社").value == "ABC商事 株式会社"
+    assert normalize_text("東京都練馬区豊玉北６－１２－１").value == "東京都練馬区豊玉北6-12-1"
+    assert normalize_text("豊玉北6ー12一1").value == "豊玉北6-12-1"  # ー/一 read for a hyphen between digits
+
+
+def test_kana():
+    assert normalize_kana("ﾔﾏﾀﾞ ﾀﾛｳ").value == "ヤマダ タロウ"  # half-width kana
+    assert normalize_kana("やまだ たろう").value == "ヤマダ タロウ"
+    assert normalize_kana("サト一 ケン").value == "サトー ケン"  # 一 (kanji one) for the long mark
+    assert not normalize_kana("ヤマダ 7ロウ").ok
+
+
+@pytest.mark.parametrize("raw", ["○", "〇", "✓", "＊", "*", "レ", "×"])
+def test_flags_marked(raw):
+    assert normalize_flag(raw).value == "1"
+
+
+def test_flag_blank():
+    assert normalize_flag("").value == "" and normalize_flag(" ").value == ""
+
+
+def test_dispatch_by_field_type():
+    assert normalize("amount", "1,000").value == "1000"
+    assert normalize("date", "2 1 1", tax_year=2020).value == "2020-01-01"
+    with pytest.raises(ValueError):
+        normalize("nonsense", "x")

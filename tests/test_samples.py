@@ -261,3 +261,10 @@ def test_tesseract_reads_the_labels_on_a_300dpi_page(batch):
     text = pytesseract.image_to_string(band, lang="jpn", config="--psm 6").replace(" ", "")
     assert "支払金額" in text
     assert "源泉徴収税額" in text
+
+
+def test_committed_sample_set_matches_the_generator(tmp_path):
+    """sample_docs/ is `taxcheck samples --out sample_docs --n 36 --seed 2026`: regenerate it when the generator changes."""
+    committed = json.loads((ROOT / "sample_docs" / "truth.json").read_text(encoding="utf-8"))
+    fresh = json.loads(generate(tmp_path, n=committed["n_forms"], seed=committed["seed"]).read_text(encoding="utf-8"))
+    assert fresh == committed

@@ -74,10 +74,10 @@ class LabelledBatch:
 
 def _norm(v: Any, column: str = "") -> str:
     """Comparable form of a value: NFKC, no white space (spacing inside a name is not a misread), and
-    a count of 0 the same as a blank count box."""
+    a 0 the same as a blank count or amount box (both mean none)."""
     s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", "" if v is None else str(v)))
     spec = salary_fields().get(column)
-    if spec is not None and spec.type == "count" and s == "0":
+    if spec is not None and spec.type in ("count", "amount") and s == "0":
         return ""
     return s
 

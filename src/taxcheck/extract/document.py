@@ -13,6 +13,7 @@ from pathlib import Path
 from taxcheck.extract.fields import FieldContext, read_fields
 from taxcheck.extract.prepare import PreparedPage, ReadSettings, prepare_page
 from taxcheck.ingest import QUARANTINE_REASONS, load_document
+from taxcheck.layout.snap import line_masks
 from taxcheck.layout.template import load_layout
 from taxcheck.ocr import get_engine
 from taxcheck.ocr.base import OcrEngine, OcrUnavailable
@@ -45,9 +46,12 @@ def forms_of_page(prepared: PreparedPage, engine: OcrEngine | None = None) -> li
     forms: list[Form] = []
     page = prepared.page
     h, w = page.image.shape[:2]
+    masks = None
+    if page.text_source == "ocr" and prepared.forms:
+        masks = line_masks(page.image, prepared.forms[0].scale)
     for slot, located in enumerate(prepared.forms, start=1):
         ctx = FieldContext(located, page.words or [], prepared.clean, page.text_source, _label_boxes(located),
-                           engine if page.text_source == "ocr" else None)
+                           engine if page.text_source == "ocr" else None, line_masks=masks)
         fields = read_fields(ctx, located.tax_year)
         b = located.bbox
         forms.append(Form(

@@ -23,6 +23,7 @@ from taxcheck.ocr.base import OcrEngine
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
+from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import normalize
 from taxcheck.rules.checkdigits import is_valid_payer_number
@@ -48,9 +49,31 @@ class FieldContext:
     label_boxes: list[BBox]
     engine: OcrEngine | None = None  # set on scanned pages: boxes are OCRed on their own
     cache: dict = field(default_factory=dict)
+    line_masks: tuple | None = None  # (vertical, horizontal) ruled-line masks of the page, for snapping
+    shifts: dict = field(default_factory=dict)
 
     def box(self, rect, margin_mm: float = 0.0) -> BBox:
-        return self.form.rect_to_page(tuple(rect), margin_mm)
+        b = self.form.rect_to_page(tuple(rect), margin_mm)
+        if self.line_masks is None:
+            return b
+        dx, dy = self._shift(tuple(rect))
+        return BBox(b.x0 + dx, b.y0 + dy, b.x1 + dx, b.y1 + dy)
+
+    def _shift(self, rect: tuple) -> tuple[float, float]:
+        """Local correction of the fitted transform from the ruled cells around ``rect`` (cached)."""
+        if rect not in self.shifts:
+            x0, y0, x1, y1 = rect
+            near = 4.0
+            v_edges, h_edges = [], []
+            for cx0, cy0, cx1, cy1 in self.form.version.cells:
+                if cy0 < y1 and cy1 > y0:  # cell rows overlapping the box: their vertical edges
+                    v_edges += [self.form.to_page(x, (max(cy0, y0) + min(cy1, y1)) / 2)[0] for x in (cx0, cx1) if x0 - near <= x <= x1 + near]
+                if cx0 < x1 and cx1 > x0:
+                    h_edges += [self.form.to_page((max(cx0, x0) + min(cx1, x1)) / 2, y)[1] for y in (cy0, cy1) if y0 - near <= y <= y1 + near]
+            raw = self.form.rect_to_page(rect)
+            self.shifts[rect] = snap_shift(raw, sorted(set(round(e, 1) for e in v_edges)), sorted(set(round(e, 1) for e in h_edges)),
+                                           self.line_masks, self.form.scale)
+        return self.shifts[rect]
 
     def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM) -> tuple[str, float]:
         """(text, confidence) of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`."""

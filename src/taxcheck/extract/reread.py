@@ -35,8 +35,9 @@ MAX_UPSCALE = 3.0
 TARGET_EM_PX = 48  # font size the crops are scaled to (Tesseract likes 30–50 px glyphs)
 EMPTY_INK_SHARE = 0.004  # below this share of ink pixels a box is blank (no OCR call)
 GROW_EM = 0.45  # boxes are cut this much (in em) taller on each side, then foreign lines dropped
-MIN_INK_EM2 = 0.02  # …or fewer ink pixels than this many em² (a printed "1" has ~0.05 em²)
-WHITE_LEVEL = 175  # lighter than this is paper (drop-out ink remnants, JPEG haze)
+MIN_INK_EM2 = 0.012  # …or fewer ink pixels than this many em² (a printed "1" has ~0.03–0.05 em²)
+INK_LEVEL = 165  # darker than this counts as ink when deciding whether a box is blank (faint 200 dpi strokes)
+WHITE_LEVEL = 205  # lighter than this is paper (drop-out ink remnants, JPEG haze); thin Mincho strokes of 200 dpi scans are darker
 SPACE_EM = 0.62  # a blank gap wider than this share of the font size is a space (full-width digits leave ~0.55)
 NARROW_EM = 0.38
 NARROW_EXTRA_EM = 0.3
@@ -95,7 +96,7 @@ def crop(grey: np.ndarray, box: BBox, blank: tuple[BBox, ...] = (), em_px: float
 
 def has_ink(c: np.ndarray, em_px: float = 0.0) -> bool:
     """Whether a cleaned crop holds anything printed: at least a thin stroke's worth of ink."""
-    n = int((c < 128).sum())
+    n = int((c < INK_LEVEL).sum())
     if em_px > 0:
         return n >= max(8, MIN_INK_EM2 * em_px * em_px)
     return n / max(1, c.size) >= EMPTY_INK_SHARE
@@ -155,11 +156,13 @@ def segments(c: np.ndarray, em_px: float) -> list[list[tuple[int, int, int, int]
 def _cell_images(grey: np.ndarray, cells: tuple[BBox, ...], em_px: float) -> list[np.ndarray]:
     """Each cell's interior. The whole row is cleaned first (its frame lines span the row's height,
     so they are found even where the fitted box is a little off), then cut at the cells."""
-    row = BBox(min(c.x0 for c in cells), min(c.y0 for c in cells), max(c.x1 for c in cells), max(c.y1 for c in cells))
+    cell_h = float(np.median([c.height for c in cells]))
+    grow = 0.25 * cell_h
+    row = BBox(min(c.x0 for c in cells), min(c.y0 for c in cells) - grow, max(c.x1 for c in cells), max(c.y1 for c in cells) + grow)
     c_row = _cut(grey, row)
     c_row[c_row > WHITE_LEVEL] = 255
     bw = binarize(c_row)
-    k = max(3, int(c_row.shape[0] * 0.55))
+    k = max(3, int(cell_h * 0.85))  # frame lines span the cell; a printed "1" is ~60% of it
     vert = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))
     horiz = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(em_px * 2)), 1)))
     c_row[cv2.dilate(cv2.bitwise_or(vert, horiz), np.ones((3, 3), np.uint8)) > 0] = 255
@@ -188,7 +191,7 @@ def _cells_row(parts: list[np.ndarray], em_px: float) -> np.ndarray:
     gap = np.full((h, max(2, int(em_px * 0.12))), 255, np.uint8)
     row = []
     for p in parts:
-        cols = np.flatnonzero((p < 128).any(axis=0))
+        cols = np.flatnonzero((p < INK_LEVEL).any(axis=0))
         if cols.size == 0:
             continue
         p = p[:, cols[0]:cols[-1] + 1]
@@ -212,7 +215,9 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
             c = _cells_row(parts, em)
             if has_ink(c, em):
                 rows.setdefault("digits", []).append((r.key, 0, c, f, r.box))
-                cell_parts[r.key] = [p for p in parts if has_ink(p, em)]
+                inked = [i for i, p in enumerate(parts) if has_ink(p, em)]
+                # digits are written in one run (right-justified): a faint "1" inside the run still counts
+                cell_parts[r.key] = parts[inked[0]:inked[-1] + 1] if inked else []
             continue
         grown = BBox(r.box.x0, r.box.y0 - GROW_EM * em, r.box.x1, r.box.y1 + GROW_EM * em)
         c = _keep_lines_inside(crop(grey, grown, r.blank, em), GROW_EM * em, em)

@@ -22,6 +22,8 @@ from reportlab.lib.pdfencrypt import StandardEncryption
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 
+from taxcheck.outputs import PRIVATE, atomic_write
+from taxcheck.rules import statutory
 from taxcheck.samples import content as C
 from taxcheck.samples.degrade import ScanSettings, encode, rasterise, save_tiff, scan
 from taxcheck.samples.render import A4_PT, DROPOUT_INKS, Ink, draw_cover_letter, draw_form, new_canvas
@@ -90,6 +92,21 @@ class _Deck:
         return card
 
 
+def _amend(rng: random.Random, fc: C.FormContent) -> None:
+    """Half of the resubmissions are amended versions (a corrected 社会保険料, so a new total and tax) rather
+    than copies: the same person and payer twice, with different amounts, double-counts the salary all the same."""
+    f = fc.fields
+    if rng.random() < 0.5 or not f["total_deductions"] or not f["social_insurance"]:
+        return
+    delta = rng.choice([-12_000, -3_000, 1_000, 5_000, 24_000])
+    if int(f["social_insurance"]) + delta <= 0:
+        return
+    f["social_insurance"] = str(int(f["social_insurance"]) + delta)
+    f["total_deductions"] = str(int(f["total_deductions"]) + delta)
+    f["withholding_tax"] = str(statutory.annual_tax(int(f["employment_income"]), int(f["total_deductions"]),
+                                                    int(f["housing_loan_credit"] or 0), fc.tax_year))
+
+
 def make_forms(rng: random.Random, n: int) -> list[list[C.FormContent]]:
     """``n`` forms in groups of one payer each, with errors and oddities at the configured rates."""
     groups: list[list[C.FormContent]] = []
@@ -114,6 +131,7 @@ def make_forms(rng: random.Random, n: int) -> list[list[C.FormContent]]:
                         dup = copy.deepcopy(fc)
                         dup.errors = [{"code": code, "column": "", "corrected": "withdraw: duplicate of an earlier form"}]
                         dup._duplicate_of = fc  # type: ignore[attr-defined]
+                        _amend(rng, dup)
                         duplicates.append(dup)
                         break
                     if C.inject_error(rng, fc, code):
@@ -284,9 +302,10 @@ def _clean(out: Path) -> None:
         old = json.loads(truth.read_text(encoding="utf-8"))
     except ValueError:
         return
+    root = out.resolve()
     for d in old.get("documents", []):
-        p = out / d["file"]
-        if p.is_file():
+        p = (out / d["file"]).resolve()
+        if p.is_file() and root in p.parents:
             p.unlink()
 
 
@@ -328,8 +347,5 @@ def generate(out: Path, n: int, seed: int) -> Path:
         documents.append({"file": name, "pages": npages, "variant": "broken", "broken": code, "forms": 0})
     truth = {"seed": seed, "generator": GENERATOR_VERSION, "n_forms": len(truth_forms),
              "documents": documents, "forms": truth_forms}
-    path = out / "truth.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    # truth.json holds full 個人番号 (synthetic, but handled like real ones): 0600
+    return atomic_write(out / "truth.json", json.dumps(truth, ensure_ascii=False, indent=1) + "\n", mode=PRIVATE)

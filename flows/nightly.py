@@ -158,7 +158,7 @@ def _summary_markdown(label: str, run_id: int, m: dict, plan_counts: dict) -> st
       persist_result=False, log_prints=False)
 def nightly(inbox: str = "inbox", out: str = "out", store_url: str | None = None, model_dir: str | None = None,
             chunk_files: int = DEFAULT_CHUNK_FILES, day: str | None = None, truth: str | None = None,
-            progress: bool = True) -> dict:
+            year_hint: int | None = None, progress: bool = True) -> dict:
     """One night's batch. The store (default out/taxcheck.db) spans nights; reports go to out/<day>/."""
     label = day or today()
     out_day = str((Path(out) / label).resolve())
@@ -167,7 +167,7 @@ def nightly(inbox: str = "inbox", out: str = "out", store_url: str | None = None
     scorer = pipeline.scorer_for(model_dir)
     plan = find_new_files(str(Path(inbox).resolve()), url, out_day, truth)
     run_id = start_run(url, label, str(inbox), out_day, pipeline.model_version(scorer))
-    settings = pipeline.Settings(str(Path(inbox).resolve()), out_day, model_dir)
+    settings = pipeline.Settings(str(Path(inbox).resolve()), out_day, model_dir, year_hint)
     chunks = pipeline.chunked(plan.todo, chunk_files)
 
     from rich.console import Console
@@ -269,9 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dask", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     ap.add_argument("--day", default=None, help="the night's label (default: today in Asia/Tokyo)")
     ap.add_argument("--truth", default=None, help="truth.json: adds accuracy and flag precision/recall")
+    ap.add_argument("--year-hint", type=int, default=None, help="tax year to assume when a title cannot be read")
     args = ap.parse_args(argv)
     params = dict(inbox=args.inbox, out=args.out, store_url=args.db, model_dir=args.model, chunk_files=args.chunk_files,
-                  truth=args.truth)
+                  truth=args.truth, year_hint=args.year_hint)
     flow_ = with_runner(args.dask, args.parallel)
     if args.mode == "serve":
         flow_.serve(**serve_options(params))

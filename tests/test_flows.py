@@ -92,10 +92,10 @@ def test_second_night_on_dask_reads_only_new_files(first_night, tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client, get_task_stream(client) as stream:
         res2 = _nightly(tmp_path, tmp_path / "inbox", tmp_path / "out", "--dask", cluster.scheduler_address)
+        workers = set(cluster.scheduler_info["workers"])
     _clean_console(res2)
     assert "1 read, 3 already done" in res2.stdout
     ran = [t for t in stream.data if str(t.get("key", "")).startswith("read_chunk")]
-        workers = set(cluster.scheduler_info["workers"])
     assert len(ran) == 1 and ran[0]["worker"] in workers and len(workers) == 2
     # the day's report covers both runs of the day: the first night's forms and the late one, once each
     assert sorted(r["source"] for r in _results(tmp_path / "out")) == ["doc00.pdf", "doc01.pdf", "late.pdf"]

@@ -20,8 +20,14 @@ def samples(
     out: Path = typer.Option(..., help="Folder to write the documents and truth.json into."),
     n: int = typer.Option(40, help="Number of forms to generate."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same documents and truth."),
+    stress: bool = typer.Option(False, "--stress", help="Robustness set: another vendor's layout and scanner quirks."),
 ) -> None:
     """Generate sample documents (all renderings) with their ground truth."""
+    if stress:
+        from taxcheck.samples.stress import generate_stress
+
+        typer.echo(f"wrote {generate_stress(out, n=n, seed=seed)}")
+        return
     from taxcheck.samples import generate
 
     truth = generate(out, n=n, seed=seed)

@@ -31,6 +31,13 @@ def _key(source: str, page: Any, slot: Any) -> tuple[str, int, int]:
     return (str(source).replace("\\", "/"), int(page), int(slot))
 
 
+def _mask(name: str, value: str) -> str:
+    """個人番号 never leaves in a report: all but the last 4 digits masked (法人番号 are public)."""
+    if name == "recipient_my_number" or (name == "payer_number" and len(value) != 13):
+        return "*" * max(0, len(value) - 4) + value[-4:]
+    return value
+
+
 def _ratio(ok: int, n: int) -> float | None:
     return round(ok / n, 5) if n else None
 
@@ -68,7 +75,7 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
                 bucket[key][1] += 1
             if not ok and len(errors) < 200:
                 errors.append({"form": f"{k[0]}#p{k[1]}s{k[2]}", "variant": t.get("variant", ""), "field": name,
-                               "expected": expected, "read": value})
+                               "expected": _mask(name, expected), "read": _mask(name, value)})
     contract = [n for n, s in specs.items() if s.contract]
     c_ok = sum(per_field[n][0] for n in contract)
     c_n = sum(per_field[n][1] for n in contract)

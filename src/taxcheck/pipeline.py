@@ -380,23 +380,11 @@ def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None)
 # ---------------------------------------------------------------------------------------------- outputs
 
 
-def _finding_from(d: dict) -> Finding:
-    return Finding(**{k: d.get(k) for k in ("code", "column", "box", "read", "expected", "message")},
-                   severity=d.get("severity") or "error", always_error=bool(d.get("always_error")),
-                   residual=d.get("residual"))
-
-
 def exception_rows(rows: Iterable[dict], out_dir: str | Path) -> list:
     """H5's ExceptionRow for each stored form (masked; crops resolved against the out dir)."""
-    from taxcheck.report.exceptions import build_exception_row
+    from taxcheck.report.exceptions import row_from_stored
 
-    out = []
-    for r in rows:
-        decision = Decision(float(r.get("risk") or 0.0), bool(r.get("flagged")), list(r.get("reasons") or []),
-                            list(r.get("drivers") or []))
-        crops = {c: str(Path(out_dir) / p) for c, p in (r.get("crops") or {}).items() if (Path(out_dir) / p).exists()}
-        out.append(build_exception_row(form_from_dict(r), [_finding_from(f) for f in r["findings"]], decision, crops))
-    return out
+    return [row_from_stored(r, out_dir) for r in rows]
 
 
 def flag_scores(rows: Sequence[dict], truth_path: str | Path, quarantined: Iterable[str] = ()) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ BLANK_CONFIDENCE = 0.95
 TEXT_LAYER_CONFIDENCE = 0.99
 ROW_INK_SHARE = 0.01
 CELL_CHECKS = {12: is_valid_payer_number, 13: is_valid_payer_number}  # digits per cell row → check digit
+VALUE_HALF_HEIGHT_EM = 0.4  # half the height of printed digits/kanji, in em
 DATE_PT = 10.0  # date parts are printed at 10 pt whatever the form's value size
 
 
@@ -88,8 +89,13 @@ class FieldContext:
         requests = []
         for rect, kind, pt, cells in dict.fromkeys(wanted):
             box = self.box(rect, FIELD_MARGIN_MM / 3)
-            blank = tuple(b for b in self.label_boxes if _overlaps(b, box))
             em_px = pt * PT_MM * self.form.scale
+            grown = BBox(box.x0, box.y0 - em_px, box.x1, box.y1 + em_px)
+            # printed 千/円/内 marks sit at the top of amount boxes and may touch the digits: white out only
+            # the part of a mark above where the value's glyphs begin (the value is centred in its box)
+            value_top = box.cy - VALUE_HALF_HEIGHT_EM * em_px
+            blank = tuple(BBox(b.x0, b.y0, b.x1, min(b.y1, value_top)) for b in self.label_boxes
+                          if _overlaps(b, grown) and b.y0 < value_top)
             valid = CELL_CHECKS.get(len(cells)) if cells else None
             requests.append(BoxRequest((rect, kind), box, kind, em_px, blank, tuple(self.box(c) for c in cells), valid))
         self.cache.update(read_boxes(self.engine, self.clean, requests))

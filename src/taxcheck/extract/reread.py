@@ -34,11 +34,13 @@ LEFT_PAD_PX = 24
 MAX_UPSCALE = 3.0
 TARGET_EM_PX = 48  # font size the crops are scaled to (Tesseract likes 30–50 px glyphs)
 EMPTY_INK_SHARE = 0.004  # below this share of ink pixels a box is blank (no OCR call)
-GROW_EM = 0.45  # boxes are cut this much (in em) taller on each side, then foreign lines dropped
+STUB_SHARE = 0.55  # in a digit box, words shorter than this share of the tallest are stubs of marks
+GROW_EM = 0.45
+OVERFLOW_EM = 0.3  # how far a box's own glyphs may stick out of it  # boxes are cut this much (in em) taller on each side, then foreign lines dropped
 MIN_INK_EM2 = 0.012  # …or fewer ink pixels than this many em² (a printed "1" has ~0.03–0.05 em²)
 INK_LEVEL = 165  # darker than this counts as ink when deciding whether a box is blank (faint 200 dpi strokes)
 WHITE_LEVEL = 205  # lighter than this is paper (drop-out ink remnants, JPEG haze); thin Mincho strokes of 200 dpi scans are darker
-SPACE_EM = 0.62  # a blank gap wider than this share of the font size is a space (full-width digits leave ~0.55)
+SPACE_EM = 0.55  # a blank gap wider than this share of the font size is a space
 NARROW_EM = 0.38
 NARROW_EXTRA_EM = 0.3
 CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
@@ -238,6 +240,9 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
     for key, segs in pieces.items():
         words = [w for _, _, ws in segs for w in ws]
         if kinds[key] == "digits":
+            # a stub of a printed mark (the foot of 円) reads as a small stray digit: drop short words
+            tallest = max((w.bbox.height for w in words), default=0.0)
+            words = [w for w in words if w.bbox.height >= STUB_SHARE * tallest]
             text = join_words(words)
         else:
             lines: dict[int, list[str]] = {}
@@ -311,7 +316,7 @@ def _read_rows(engine: OcrEngine, rows: dict) -> dict[object, list[tuple[int, BB
             y += img.shape[0] + ROW_GAP_PX
         if DEBUG_DIR:
             cv2.imwrite(f"{DEBUG_DIR}/stack_{kind}_{id(canvas)}.png", canvas)
-        mode = {"digits": "digits", "digits_jpn": "digits_jpn", "kana": "kana"}.get(kind, "block")
+        mode = {"digits": "digits", "digits_jpn": "digits_jpn", "kana": "kana"}.get(kind, "sparse")  # psm 6 drops short rows
         for w in engine.read_words(canvas, mode=mode):
             cy = w.bbox.cy
             for y0, y1, key, li, box, f, got in bands:

@@ -50,29 +50,40 @@ def char_boxes(word: Word) -> tuple[str, list[BBox]]:
 
 
 def group_lines(words: list[Word]) -> list[Line]:
-    """Cluster words into horizontal lines, left to right."""
-    rows: list[list[Word]] = []
-    extents: list[list[float]] = []  # x0, y0, x1, y1 of each row
-    for w in sorted(words, key=lambda w: (w.bbox.cy, w.bbox.x0)):
+    """Cluster words into horizontal lines, left to right.
+
+    First bands of words whose vertical centres agree (whatever their x), then each band is cut
+    wherever the horizontal gap between neighbours is wider than LINE_GAP heights.
+    """
+    bands: list[list[Word]] = []
+    stats: list[list[float]] = []  # running mean centre and height of each band
+    for w in sorted(words, key=lambda w: w.bbox.cy):
         b = w.bbox
-        best = None
-        for i in range(max(0, len(rows) - 12), len(rows)):
-            x0, y0, x1, y1 = extents[i]
-            h = min(y1 - y0, b.height) or 1.0
-            overlap = min(y1, b.y1) - max(y0, b.y0)
-            if overlap < LINE_OVERLAP * h:
-                continue
-            gap = max(b.x0 - x1, x0 - b.x1)
-            if gap <= LINE_GAP * max(y1 - y0, b.height):
-                best = i
+        placed = False
+        for i in range(len(bands) - 1, max(-1, len(bands) - 4), -1):
+            cy, hh = stats[i]
+            if abs(b.cy - cy) <= LINE_OVERLAP * max(min(hh, b.height), 1.0):
+                bands[i].append(w)
+                n = len(bands[i])
+                stats[i] = [cy + (b.cy - cy) / n, hh + (b.height - hh) / n]
+                placed = True
                 break
-        if best is None:
-            rows.append([w])
-            extents.append([b.x0, b.y0, b.x1, b.y1])
-        else:
-            rows[best].append(w)
-            e = extents[best]
-            extents[best] = [min(e[0], b.x0), min(e[1], b.y0), max(e[2], b.x1), max(e[3], b.y1)]
+        if not placed:
+            bands.append([w])
+            stats.append([b.cy, b.height])
+    rows: list[list[Word]] = []
+    for band in bands:
+        band.sort(key=lambda w: w.bbox.x0)
+        row = [band[0]]
+        right = band[0].bbox.x1
+        for w in band[1:]:
+            h = max(w.bbox.height, max(x.bbox.height for x in row[-3:]))
+            if w.bbox.x0 - right > LINE_GAP * h:
+                rows.append(row)
+                row = []
+            row.append(w)
+            right = max(right, w.bbox.x1) if row[:-1] else w.bbox.x1
+        rows.append(row)
     lines: list[Line] = []
     for row in rows:
         row.sort(key=lambda w: w.bbox.x0)

@@ -16,7 +16,7 @@ from PIL import Image
 from taxcheck.ocr.base import OcrEngine, OcrUnavailable
 from taxcheck.records import BBox, Word
 
-PSM = {"page": 11, "block": 6, "line": 7, "digits": 6, "digits_jpn": 6, "kana": 6}
+PSM = {"page": 11, "block": 6, "sparse": 11, "line": 7, "digits": 6, "digits_jpn": 6, "kana": 11}
 # The space must be allowed, or Tesseract glues the words of a line together (and reports confidence 0).
 WHITELIST = {
     "digits": "0123456789,. ",

@@ -254,10 +254,13 @@ def add_staff_decisions(store: Store | str, items: Iterable[Mapping[str, Any]]) 
             if fid is None:
                 raise StoreError(f"no form {it['form_key']!r} in the store")
             minutes = it.get("minutes")
+            decided_at = it.get("decided_at") or now()
+            if isinstance(decided_at, str):
+                decided_at = datetime.fromisoformat(decided_at)
             _upsert(conn, staff_table, dict(
                 form_key=it["form_key"], form_id=fid, column=it.get("column") or "", decision=it["decision"],
                 corrected_value=it.get("corrected_value"), reviewer=it.get("reviewer") or "",
-                decided_at=it.get("decided_at") or now(), minutes=float(minutes) if minutes not in (None, "") else None,
+                decided_at=decided_at, minutes=float(minutes) if minutes not in (None, "") else None,
             ), ["form_key", "column", "reviewer"])
     return len(items)
 

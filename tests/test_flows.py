@@ -23,8 +23,8 @@ NIGHTLY = ROOT / "flows" / "nightly.py"
 DAY = "2026-01-31"
 
 
-def _nightly(tmp: Path, inbox: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_HOME": str(tmp / "prefect-home"), "OMP_THREAD_LIMIT": "1"}
+def _nightly(tmp: Path, inbox: Path, out: Path, *extra: str, home: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PREFECT_HOME": str(home or tmp / "prefect-home"), "OMP_THREAD_LIMIT": "1"}
     env.pop("PREFECT_API_URL", None)
     return subprocess.run([sys.executable, str(NIGHTLY), "once", "--inbox", str(inbox), "--out", str(out),
                            "--day", DAY, "--chunk-files", "1", *extra],
@@ -70,7 +70,7 @@ def test_nightly_flow_once(first_night):
     with sqlite3.connect(tmp / "prefect-home" / "prefect.db") as db:
         states = [r[0] for r in db.execute("select state_type from flow_run")]
         artifacts = dict(db.execute("select key, data from artifact where key is not null"))
-    assert states == ["COMPLETED"]
+    assert states and set(states) == {"COMPLETED"}
     assert {"taxcheck-nightly-summary", "taxcheck-nightly-counts"} <= set(artifacts)
     forms = [json.loads(x) for x in (out / DAY / "forms.jsonl").read_text(encoding="utf-8").splitlines()]
     personal = [f["fields"][c]["value"] for f in forms for c in ("recipient_name", "recipient_my_number")
@@ -91,7 +91,8 @@ def test_second_night_on_dask_reads_only_new_files(first_night, tmp_path):
     shutil.copy(new, tmp_path / "inbox" / "late.pdf")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client, get_task_stream(client) as stream:
-        res2 = _nightly(tmp_path, tmp_path / "inbox", tmp_path / "out", "--dask", cluster.scheduler_address)
+        res2 = _nightly(tmp_path, tmp_path / "inbox", tmp_path / "out", "--dask", cluster.scheduler_address,
+                        home=tmp / "prefect-home")  # Prefect's database is set up already: a faster start
         workers = set(cluster.scheduler_info["workers"])
     _clean_console(res2)
     assert "1 read, 3 already done" in res2.stdout

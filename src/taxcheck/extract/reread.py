@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import re
+
 import cv2
 import numpy as np
 
@@ -110,7 +112,7 @@ def _keep_lines_inside(c: np.ndarray, margin_px: float, em_px: float) -> np.ndar
     text whole."""
     ink = c < 128
     h = c.shape[0]
-    for y0, y1 in _runs(ink.sum(axis=1), max(2, em_px * 0.15)):
+    for y0, y1 in _runs(ink.sum(axis=1), max(1, em_px * 0.05)):
         cy = (y0 + y1) / 2
         if cy < margin_px or cy > h - margin_px:
             c[y0:y1] = 255
@@ -178,6 +180,18 @@ def _cell_images(grey: np.ndarray, cells: tuple[BBox, ...], em_px: float) -> lis
     return parts
 
 
+def _drop_outside_glyphs(c: np.ndarray, margin_px: float) -> np.ndarray:
+    """White out connected components centred in the extra margin of a grown crop (a neighbour's small
+    print that touches the value's line, so that the line test cannot separate them)."""
+    h = c.shape[0]
+    n, labels, stats, cents = cv2.connectedComponentsWithStats((c < 128).astype(np.uint8), connectivity=8)
+    for i in range(1, n):
+        cy = cents[i][1]
+        if cy < margin_px or cy > h - margin_px:
+            c[labels == i] = 255
+    return c
+
+
 def _despeckle(c: np.ndarray, em_px: float) -> np.ndarray:
     n, labels, stats, _ = cv2.connectedComponentsWithStats((c < 128).astype(np.uint8), connectivity=8)
     min_area = max(3, int((em_px * 0.06) ** 2))
@@ -227,7 +241,9 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
             continue
         r = BoxRequest(r.key, grown, r.kind, r.em_px, r.blank, r.cells, r.valid)
         if r.kind == "digits":
-            rows.setdefault("digits", []).append((r.key, 0, c, f, r.box))
+            c = _drop_outside_glyphs(c, GROW_EM * em)  # neighbours' small print touching the value line
+            if has_ink(c, em):
+                rows.setdefault("digits", []).append((r.key, 0, c, f, r.box))
             continue
         pad = int(em * 0.12)
         for li, line in enumerate(segments(c, em)):
@@ -236,6 +252,8 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
                 sub = BBox(r.box.x0 + max(0, x0 - pad), r.box.y0 + max(0, y0 - pad), r.box.x0 + x1 + pad, r.box.y0 + y1 + pad)
                 rows.setdefault(r.kind, []).append((r.key, li, seg, f, sub))
     pieces = _read_rows(engine, rows)
+    # a second opinion on every digit box from the other model (jpn): one more call per form
+    second = _read_rows(engine, {"digits_jpn": rows["digits"]}) if rows.get("digits") else {}
     kinds = {r.key: r.kind for r in requests}
     for key, segs in pieces.items():
         words = [w for _, _, ws in segs for w in ws]
@@ -252,9 +270,31 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
                     lines.setdefault(li, []).append(t)
             text = "".join(" ".join(parts) for _, parts in sorted(lines.items()))
         out[key] = BoxRead(text, mean_confidence(words), words)
+        if key in second and key not in cell_parts:
+            out[key] = _better(out[key], _digits_read(second[key]))
     _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
     return out
+
+
+_GROUPED = re.compile(r"^\d{1,3}([,.]\d{3})*$")
+
+
+def _digits_read(segs) -> BoxRead:
+    words = [w for _, _, ws in segs for w in ws]
+    tallest = max((w.bbox.height for w in words), default=0.0)
+    words = [w for w in words if w.bbox.height >= STUB_SHARE * tallest]
+    return BoxRead(join_words(words), mean_confidence(words), words)
+
+
+def _better(a: BoxRead, b: BoxRead) -> BoxRead:
+    """The more plausible of two readings of a digit box: well-formed grouping first, then confidence."""
+    def shape(r: BoxRead) -> tuple[int, float]:
+        t = r.text.replace(" ", "")
+        digits = sum(ch.isdigit() for ch in t)
+        well = bool(t) and _GROUPED.match(t) is not None and not (digits > 1 and t.startswith("0"))
+        return (2 if well else (1 if t else 0)), r.confidence
+    return a if shape(a) >= shape(b) else b
 
 
 def _recheck_lone_digits(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict) -> None:

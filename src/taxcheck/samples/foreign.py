@@ -202,7 +202,9 @@ def draw_vendor_form(c: Canvas, fc: FormContent, lay: dict, v: Vendor, x_pt: flo
             p.value(r, value, pt, vf, v.text_align)
     for name, people in (("dependents_named", fc.dependants), ("under16_named", fc.under16)):
         for row, person in zip(fields[name]["rows"], people):
-            kana = jaconv.z2h(person.kana, kana=True, ascii=False, digit=False) if fc.payer.halfwidth_kana else person.kana
+            kana = person.kana
+            if fc.payer.halfwidth_kana:
+                kana = jaconv.z2h(kana, kana=True, ascii=False, digit=False)
             p.value(row["kana"], kana, 6.0, vf, "left")
             p.value(row["name"], person.name, 9.0, vf, v.text_align)
             if person.cls:
@@ -239,7 +241,8 @@ def draw_vendor_form(c: Canvas, fc: FormContent, lay: dict, v: Vendor, x_pt: flo
             p.value(boxes[key], value, 7.5, vf, "left")
     if seal:
         r = fields["payer_name"]["rect"]
-        name_mm = pdfmetrics.stringWidth(fc.payer.name.replace(" ", "　"), vf, fields["payer_name"].get("pt", vpt)) / mm
+        name_pt = fields["payer_name"].get("pt", vpt)
+        name_mm = pdfmetrics.stringWidth(fc.payer.name.replace(" ", "　"), vf, name_pt) / mm
         cx, cy = min(r[0] + name_mm - 4.0, r[2] - 8.0), (r[1] + r[3]) / 2
         _seal(c, p, [cx - 6.5, cy - 6.5, cx + 6.5, cy + 6.5], fc.payer.name)
 

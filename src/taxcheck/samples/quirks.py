@@ -67,10 +67,10 @@ def crumple(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, 
             jit = rng.uniform(-0.02, 0.02) * max(h, w)
             pts.append((x0 + np.cos(ang) * length * t + jit, y0 + np.sin(ang) * length * t + jit))
         pts = np.array(pts, np.int32)
-        d = rng.uniform(0.1, 0.2)
-        off = np.array([_px(0.25, dpi), 0], np.int32)
-        cv2.polylines(shade, [pts], False, 1.0 - d, _px(0.25, dpi), cv2.LINE_AA)
-        cv2.polylines(shade, [pts + off], False, 1.0 + d * 0.3, _px(0.2, dpi), cv2.LINE_AA)
+        d = rng.uniform(0.2, 0.32)
+        off = np.array([_px(0.35, dpi), 0], np.int32)
+        cv2.polylines(shade, [pts + off], False, 1.0 + d * 0.3, _px(0.3, dpi), cv2.LINE_AA)
+        cv2.polylines(shade, [pts], False, 1.0 - d, _px(0.35, dpi), cv2.LINE_AA)
     shade = cv2.GaussianBlur(shade, (0, 0), _px(0.2, dpi)) * _field(rng, (h, w), 5, 0.93, 1.0)
     return np.clip(img.astype(np.float32) * shade[..., None], 0, 255).astype(np.uint8), {"creases": n}
 
@@ -125,7 +125,8 @@ def binding_shadow(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.nd
     ramp = 1.0 - depth * np.exp(-d / width)
     light = _field(rng, (h, w), 3, rng.uniform(0.86, 0.93), 1.0)
     light *= ramp[None, :] if edge in ("left", "right") else ramp[:, None]
-    return np.clip(img.astype(np.float32) * light[..., None], 0, 255).astype(np.uint8), {"edge": edge, "depth": round(depth, 2)}
+    out = np.clip(img.astype(np.float32) * light[..., None], 0, 255).astype(np.uint8)
+    return out, {"edge": edge, "depth": round(depth, 2)}
 
 
 def moire(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:

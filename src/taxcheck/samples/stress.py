@@ -76,7 +76,10 @@ def _plan(rng: random.Random, groups: list[list[C.FormContent]]) -> list[tuple[l
     return plan
 
 
-def _slots(rng: random.Random, size: tuple[float, float], up: int) -> tuple[tuple[float, float], list[tuple[float, float, float]]]:
+Slot = tuple[float, float, float]  # x_mm, top_mm, scale
+
+
+def _slots(rng: random.Random, size: tuple[float, float], up: int) -> tuple[tuple[float, float], list[Slot]]:
     """(page size mm, [(x_mm, top_mm, scale)]) for forms of ``size`` mm, in reading order."""
     W, H = size
     if up == 1:
@@ -87,11 +90,13 @@ def _slots(rng: random.Random, size: tuple[float, float], up: int) -> tuple[tupl
     out = []
     for row in range(2):
         for col in range(2):
-            out.append((col * cw + (cw - W * s) / 2 + rng.uniform(-1, 1), row * ch + (ch - H * s) / 2 + rng.uniform(-1, 1), s))
+            x = col * cw + (cw - W * s) / 2 + rng.uniform(-1, 1)
+            out.append((x, row * ch + (ch - H * s) / 2 + rng.uniform(-1, 1), s))
     return LANDSCAPE_MM, out
 
 
-def _draw_page(c, rng: random.Random, forms: list[C.FormContent], names: list[str], seals: bool) -> tuple[list[dict], dict]:
+def _draw_page(c, rng: random.Random, forms: list[C.FormContent], names: list[str],
+               seals: bool) -> tuple[list[dict], dict]:
     """Draw one page of a document; returns (placements, render details)."""
     details: dict[str, Any] = {}
     _key, official = salary_layout(forms[0].tax_year)
@@ -114,7 +119,8 @@ def _draw_page(c, rng: random.Random, forms: list[C.FormContent], names: list[st
         else:
             draw_form(c, fc, x * mm, top_pt - top * mm, s, Ink(), seal=seal)
         if "handwriting" in names:
-            details.setdefault("handwriting", []).append(foreign.draw_handwriting(c, rng, lay, x * mm, top_pt - top * mm, s))
+            mark = foreign.draw_handwriting(c, rng, lay, x * mm, top_pt - top * mm, s)
+            details.setdefault("handwriting", []).append(mark)
         placed.append({"rect_mm": [round(x, 2), round(top, 2), round(x + size[0] * s, 2), round(top + size[1] * s, 2)],
                        "scale": round(s, 4), "seal": seal, "page_mm": list(page_mm), "rotation": 0})
     if "four_up" in names:  # the perforation / cutting guides between the four forms

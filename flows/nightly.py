@@ -16,16 +16,10 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# Prefect reads its settings at import: a project-local home and quiet logs, unless the caller set them.
-os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_LOGGING_INTERNAL_LEVEL", "ERROR")
-os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "ERROR")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # first start migrates its DB
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # prefect_env beside this script, however it is loaded
+import prefect_env  # noqa: E402
+
+prefect_env.set_defaults()
 
 import argparse  # noqa: E402
 from datetime import datetime  # noqa: E402
@@ -93,10 +87,10 @@ def read_chunk(files: list, settings: pipeline.Settings, store_url: str, run_id:
 
 
 @task(name="cross-form-checks", **TASK)
-def cross_form_checks(store_url: str, label: str, model_dir: str | None) -> int:
+def cross_form_checks(store_url: str, label: str, model_dir: str | None, inbox: str, out_day: str) -> int:
     store = open_store(store_url)
     try:
-        return pipeline.apply_batch_checks(store, _shas_of_day(store, label), model_dir)
+        return pipeline.apply_batch_checks(store, _shas_of_day(store, label), model_dir, inbox, out_day)
     finally:
         store.close()
 
@@ -112,13 +106,37 @@ def write_reports(store_url: str, label: str, out_day: str, duplicates: list, me
         store.close()
 
 
-@task(name="pilot-report", **TASK, **IO_RETRIES)
-def pilot_report(store_url: str, out_day: str) -> str | None:
+@task(name="audit-sample", **TASK, **IO_RETRIES)
+def audit_sample(store_url: str, label: str, out_day: str) -> str | None:
+    """audit.xlsx: a seeded sample of the night's cleared forms for staff to check (residual error rate)."""
+    from taxcheck.report.pilot import write_audit_sample
+    from taxcheck.store import forms_for_run
+
+    store = open_store(store_url)
     try:
-        from taxcheck.report.pilot import write_pilot_report
-    except ImportError:
-        return None
+        path = write_audit_sample(forms_for_run(store, shas=_shas_of_day(store, label)), out_day, seed=label)
+    finally:
+        store.close()
+    return str(path) if path else None
+
+
+@task(name="pilot-report", **TASK, **IO_RETRIES)
+def pilot_report(store_url: str, out_day: str) -> str:
+    from taxcheck.report.pilot import write_pilot_report
+
     return str(write_pilot_report(store_url, out_day, metrics_files=[Path(out_day) / "metrics.json"]))
+
+
+@task(name="pilot-artifacts", **TASK)
+def pilot_artifacts(store_url: str, out_day: str) -> None:
+    """The pilot figures of the whole store as a markdown and a table artifact (figures only, no personal data)."""
+    from taxcheck.report.pilot import pilot_summary, summary_markdown, summary_table
+
+    s = pilot_summary(store_url, metrics_files=[Path(out_day) / "metrics.json"])
+    create_markdown_artifact(summary_markdown(s), key="taxcheck-pilot-summary",
+                             description="Pilot evaluation: time saved, flag rate, residual error (no personal data)")
+    create_table_artifact(summary_table(s), key="taxcheck-pilot-figures",
+                          description="Pilot key figures (no personal data)")
 
 
 @task(name="finish-run", **TASK, **IO_RETRIES)
@@ -133,6 +151,11 @@ def close_run(store_url: str, run_id: int, counts: dict) -> None:
 def _shas_of_day(store, label: str) -> list[str]:
     """Documents read by any run of this night (a rerun after a crash adds to the same night's report)."""
     return [d["sha256"] for d in documents_info(store, run_ids=run_ids_with_label(store, label))]
+
+
+def _optional(state):
+    """The result of a task whose failure is recorded (its state in the UI) but does not fail the flow."""
+    return state.result(raise_on_failure=False) if state.is_completed() else None
 
 
 def _summary_markdown(label: str, run_id: int, m: dict, plan_counts: dict) -> str:
@@ -150,7 +173,8 @@ def _summary_markdown(label: str, run_id: int, m: dict, plan_counts: dict) -> st
         f"| failed (retried next run) | {d.get('failed', 0)} |",
         f"| duplicates | {d.get('duplicates', 0)} |",
         "",
-        "Reports: results.csv, exceptions.xlsx/html/csv, quarantine.csv, metrics.json in the dated out folder.",
+        "Reports: results.csv, exceptions.xlsx/html/csv, quarantine.csv, metrics.json, pilot_report.html and "
+        "audit.xlsx in the dated out folder.",
     ])
 
 
@@ -180,14 +204,16 @@ def nightly(inbox: str = "inbox", out: str = "out", store_url: str | None = None
             counts.append(fut.result())
             bar.advance(bar_task, futures[fut])
     this_run = pipeline.merge_counts(counts)
-    changed = cross_form_checks(url, label, model_dir)
+    changed = cross_form_checks(url, label, model_dir, str(Path(inbox).resolve()), out_day)
     plan_counts = {"found": len(plan.todo) + len(plan.done) + len(plan.duplicates), "todo": len(plan.todo),
                    "done": len(plan.done), "duplicates": len(plan.duplicates)}
     metrics = {"run_id": run_id, "day": label, "model": pipeline.model_version(scorer), "files": plan_counts,
                "this_run": this_run, "batch_check_changes": changed, "chunks": len(chunks)}
     res = write_reports(url, label, out_day, plan.duplicates, metrics, truth)
-    pilot_state = pilot_report(url, out_day, return_state=True)  # a broken pilot report must not fail the night
-    pilot = pilot_state.result(raise_on_failure=False) if pilot_state.is_completed() else None
+    # the audit sample and the pilot figures are for the pilot's evaluation: a failure there must not fail the night
+    audit = _optional(audit_sample(url, label, out_day, return_state=True))
+    pilot = _optional(pilot_report(url, out_day, return_state=True))
+    _optional(pilot_artifacts(url, out_day, return_state=True))
     close_run(url, run_id, {**{k: v for k, v in this_run.items() if k != "timings"}, **plan_counts})
     m = res["metrics"]
     create_markdown_artifact(_summary_markdown(label, run_id, m, plan_counts), key="taxcheck-nightly-summary",
@@ -198,7 +224,8 @@ def nightly(inbox: str = "inbox", out: str = "out", store_url: str | None = None
         ("read_this_run", plan_counts["todo"]), ("already_done", plan_counts["done"]),
         ("pages", m.get("pages", 0)), ("seconds_per_page", m.get("seconds_per_page")),
     ]], key="taxcheck-nightly-counts", description="Nightly counts (no personal data)")
-    return {"run_id": run_id, "out": out_day, "metrics": m, "paths": res["paths"], "pilot_report": pilot}
+    return {"run_id": run_id, "out": out_day, "metrics": m, "paths": res["paths"], "pilot_report": pilot,
+            "audit": audit}
 
 
 def describe(result: dict) -> str:

@@ -56,9 +56,18 @@ def test_features_have_a_fixed_shape():
     assert list(X.columns) == list(FEATURE_NAMES) and X.shape == (30, len(FEATURE_NAMES))
     assert list(X.index) == [f.key for f in forms]
     # a form whose tax box is wrong carries the check's residual, scaled by the amount
-    bad = [f for f in forms if f.amount("withholding_tax") is not None]
-    assert (X["resid_tax_mismatch"] >= 0).all()
-    assert X.loc[bad[0].key, "conf_min"] <= 1.0
+    findings = check_batch(forms)
+    taxed = [f for f in forms if any(x.code == "tax_mismatch" for x in findings[f.key])]
+    clean = [f for f in forms if not findings[f.key]]
+    assert taxed and clean
+    for f in taxed:
+        hit = next(x for x in findings[f.key] if x.code == "tax_mismatch")
+        assert X.loc[f.key, "fired_tax_mismatch"] == 1
+        assert X.loc[f.key, "resid_tax_mismatch"] == pytest.approx(min(abs(hit.residual), 10.0))
+    assert (X.loc[[f.key for f in clean], "n_findings"] == 0).all()
+    # a low-confidence box shows in the confidence features
+    low = min(forms, key=lambda f: min(v.confidence for v in f.fields.values()))
+    assert X.loc[low.key, "conf_min"] == pytest.approx(min(v.confidence for v in low.fields.values() if not v.blank))
 
 
 def test_fit_predict_contract():

@@ -111,6 +111,29 @@ def test_outputs_quarantine_and_exit_code(tmp_path, born_digital_pdfs):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # no temp files left behind
 
 
+def test_form_flagged_only_across_forms_gets_its_crop(tmp_path, born_digital_pdfs):
+    """A resubmitted form (same person and payer, other bytes) is flagged by the cross-form check after
+    the page images are gone: its page is rendered again from the file for the crop of the flagged box."""
+    from PIL import Image
+
+    pdf = born_digital_pdfs(tmp_path / "in", 1, seed=21)[0]
+    (tmp_path / "in" / "resent.pdf").write_bytes(pdf.read_bytes() + b"\n% resent\n")  # other sha, same form
+    out = tmp_path / "out"
+    run_batch(tmp_path / "in", out, workers=1, progress=False)
+    store = open_store(out / "taxcheck.db")
+    rows = {r["source"]: r for r in forms_for_run(store)}
+    store.close()
+    codes = {src: {f["code"] for f in r["findings"]} for src, r in rows.items()}
+    assert "duplicate_resubmission" not in codes["doc00.pdf"]
+    late = rows["resent.pdf"]
+    assert "duplicate_resubmission" in codes["resent.pdf"] and late["flagged"]
+    crop = out / late["crops"]["recipient_name"]
+    assert crop.is_file() and crop.parent == out / "crops"
+    with Image.open(crop) as img:  # the name box: wider than high, and ink on it
+        assert img.width > img.height > 5 and img.convert("L").getextrema()[0] < 128
+    assert crop.name in (out / "exceptions.csv").read_text(encoding="utf-8-sig")
+
+
 def test_batch_that_cannot_run_exits_non_zero(tmp_path, born_digital_pdfs):
     born_digital_pdfs(tmp_path / "in", 1)
     blocker = tmp_path / "file"

@@ -198,15 +198,46 @@ def form_row(form: Form, findings: Sequence[Finding], decision: Decision, crops:
     return row
 
 
-def _crops(form: Form, findings: Sequence[Finding], decision: Decision, pages: dict[int, Any], out_dir: str) -> dict:
+def _crops(form: Form, findings: Sequence[Finding], decision: Decision, image: Any, out_dir: str | Path) -> dict:
     from taxcheck.report.crops import crop_boxes
     from taxcheck.report.exceptions import flagged_columns
 
-    page = pages.get(form.page)
-    if page is None or getattr(page, "image", None) is None:
+    if image is None:
         return {}
-    written = crop_boxes(page.image, form, flagged_columns(findings, decision), Path(out_dir) / CROPS_DIR)
+    written = crop_boxes(image, form, flagged_columns(findings, decision), Path(out_dir) / CROPS_DIR)
     return {col: os.path.relpath(p, out_dir) for col, p in written.items()}
+
+
+def page_image(path: str | Path, input_dir: str | Path, form: Form):
+    """The page of ``form`` rendered again from its file, upright as the reader measured it (no OCR).
+
+    For the few forms flagged only by cross-form checks, whose page image is gone by then.
+    """
+    from taxcheck.ingest.loader import load_document
+    from taxcheck.layout.geometry import rotate_bound, straighten
+
+    page = next((p for p in load_document(Path(path), Path(input_dir)).pages if p.page_no == form.page), None)
+    if page is None:
+        return None
+    if page.text_source == "text_layer" and page.words:
+        return page.image
+    return straighten(rotate_bound(page.image, form.rotation // 90))[0]
+
+
+def _late_crops(form: Form, findings: Sequence[Finding], decision: Decision, crops: dict, input_dir: str | None,
+                out_dir: str | Path | None) -> dict:
+    """Crops of a form that cross-form checks flagged: the existing ones plus any box still uncut."""
+    from taxcheck.report.exceptions import flagged_columns
+
+    crops = dict(crops or {})
+    if not (decision.flagged and input_dir and out_dir) or set(flagged_columns(findings, decision)) <= set(crops):
+        return crops
+    try:
+        image = page_image(Path(input_dir) / form.source, input_dir, form)
+        return {**crops, **_crops(form, findings, decision, image, out_dir)}
+    except Exception as exc:  # noqa: BLE001 - a crop is a nicety; the row still goes out
+        log.warning("late crop failed for %s: %s", form.key, type(exc).__name__)
+        return crops
 
 
 def process_file(f: InputFile, settings: Settings) -> FileOutcome:
@@ -247,7 +278,8 @@ def process_file(f: InputFile, settings: Settings) -> FileOutcome:
             crops = {}
             if settings.crops and a.decision.flagged:
                 try:
-                    crops = _crops(form, a.findings, a.decision, pages, settings.out_dir)
+                    image = getattr(pages.get(form.page), "image", None)
+                    crops = _crops(form, a.findings, a.decision, image, settings.out_dir)
                 except Exception as exc:  # noqa: BLE001 - a crop is a nicety; the row still goes out
                     log.warning("crop failed for %s: %s", form.key, type(exc).__name__)
             rows.append(form_row(form, a.findings, a.decision, crops, version))
@@ -350,11 +382,12 @@ def _finding_keys(findings: Iterable[dict]) -> list[tuple]:
     return sorted((f.get("code"), f.get("column"), f.get("message")) for f in findings)
 
 
-def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None) -> int:
+def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None, input_dir: str | None = None,
+                       out_dir: str | Path | None = None) -> int:
     """Cross-form checks over the stored forms of ``shas``; re-score forms whose findings changed.
 
-    Returns the number of forms whose findings changed. Crops of boxes flagged only now are not cut
-    (the page image is gone); the report shows the value without a crop.
+    Returns the number of forms whose findings changed. The page image of a form flagged only now is
+    gone: given ``input_dir`` and ``out_dir``, its page is rendered again from the file to cut the crops.
     """
     from taxcheck.rules.checks import check_batch
     from taxcheck.store import forms_for_run, save_assessment
@@ -373,18 +406,12 @@ def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None)
     assessed = scorer.assess([f for _, f in changed], {f.key: findings[f.key] for _, f in changed})
     for r, f in changed:
         a = assessed[f.key]
-        save_assessment(store, r["id"], form_row(f, a.findings, a.decision, r.get("crops"), version))
+        crops = _late_crops(f, a.findings, a.decision, r.get("crops"), input_dir, out_dir)
+        save_assessment(store, r["id"], form_row(f, a.findings, a.decision, crops, version))
     return len(changed)
 
 
 # ---------------------------------------------------------------------------------------------- outputs
-
-
-def exception_rows(rows: Iterable[dict], out_dir: str | Path) -> list:
-    """H5's ExceptionRow for each stored form (masked; crops resolved against the out dir)."""
-    from taxcheck.report.exceptions import row_from_stored
-
-    return [row_from_stored(r, out_dir) for r in rows]
 
 
 def flag_scores(rows: Sequence[dict], truth_path: str | Path, quarantined: Iterable[str] = ()) -> dict[str, Any] | None:
@@ -443,9 +470,9 @@ def write_outputs(store, out_dir: str | Path, shas: Sequence[str], *, duplicates
     paths["quarantine"] = write_quarantine_csv(quarantine, out / "quarantine.csv")
     paths["forms"] = write_forms_jsonl(rows, out / "forms.jsonl")
     try:
-        from taxcheck.report.exceptions import write_exception_reports
+        from taxcheck.report.exceptions import rows_from_store, write_exception_reports
 
-        paths.update(write_exception_reports(exception_rows(rows, out), out))
+        paths.update(write_exception_reports(rows_from_store(store, out, shas=shas), out))
     except Exception as exc:  # noqa: BLE001 - results.csv is the contract; a broken report is logged
         log.error("exception report not written: %s", safe_error(exc))
     status = Counter(d["status"] for d in docs)

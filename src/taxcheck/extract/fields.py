@@ -187,7 +187,7 @@ def _read_date(ctx: FieldContext, fb: FieldBox, tax_year: int | None = None) -> 
 
 def _plausible_birth_era(year_text: str, tax_year: int | None) -> str:
     """No era mark readable: the era that makes the earner 15–100 years old in the tax year."""
-    from taxcheck.normalize.dates import ERAS, era_to_year
+    from taxcheck.normalize.dates import era_to_year
 
     digits = "".join(c for c in year_text if c.isdigit())
     if not digits:

@@ -18,7 +18,7 @@ from taxcheck.layout.locate import LocatedForm, locate_forms
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.ocr.preprocess import dropout_red, remove_rules
-from taxcheck.records import Page, Word
+from taxcheck.records import Page
 
 log = logging.getLogger(__name__)
 

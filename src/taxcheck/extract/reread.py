@@ -30,7 +30,6 @@ from taxcheck.ocr.base import OcrEngine
 from taxcheck.ocr.preprocess import binarize
 from taxcheck.records import BBox, Word
 
-PAD_PX = 12
 ROW_GAP_PX = 36
 LEFT_PAD_PX = 24
 MAX_UPSCALE = 3.0

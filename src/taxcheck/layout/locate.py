@@ -114,16 +114,6 @@ def _pairs(hit: LabelHit, pts: list[tuple[float, float]]) -> list[tuple[tuple[fl
     return [(pts[k], p) for k, p in hit.pairs if k < len(pts)]
 
 
-def _similarity_from_pairs(pairs) -> np.ndarray | None:
-    """Least-squares similarity (no RANSAC) from ≥2 pairs, or pure translation+given scale from 1."""
-    if len(pairs) < 2:
-        return None
-    src = np.array([p[0] for p in pairs], dtype=np.float64)
-    dst = np.array([p[1] for p in pairs], dtype=np.float64)
-    m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-    return m
-
-
 def _dedupe_titles(hits: list[LabelHit], min_dist_px: float) -> list[LabelHit]:
     kept: list[LabelHit] = []
     for h in sorted(hits, key=lambda h: -h.score):
@@ -136,7 +126,6 @@ def _dedupe_titles(hits: list[LabelHit], min_dist_px: float) -> list[LabelHit]:
 def _title_year(hit: LabelHit, lines: list[Line]) -> int | None:
     """Year printed on the title's line (or just above/left of it)."""
     cx, cy = hit.centre
-    ys = [p[1][1] for p in hit.pairs]
     xs = [p[1][0] for p in hit.pairs]
     h = max(8.0, (max(xs) - min(xs)) / max(1, len(xs)))
     for line in sorted(lines, key=lambda ln: abs(ln.bbox.cy - cy)):

@@ -227,11 +227,15 @@ def row_from_stored(d: dict[str, Any], out_dir: str | Path | None = None) -> Exc
     return build_exception_row(form, findings, decision, crops)
 
 
-def rows_from_store(store_url, out_dir: str | Path | None = None, run_id: int | None = None) -> list[ExceptionRow]:
-    """Rows of the flagged forms of one run (``run_id``) or of the whole store."""
+def rows_from_store(store_url, out_dir: str | Path | None = None, run_id: int | None = None, *,
+                    shas: Iterable[str] | None = None) -> list[ExceptionRow]:
+    """Rows of the flagged forms of one run (``run_id``), of some documents (``shas``) or of the whole store.
+
+    ``store_url`` may be an open store (the batch's) or its URL."""
     from taxcheck.store import forms_for_run
 
-    return [row_from_stored(d, out_dir) for d in forms_for_run(store_url, run_id) if d.get("flagged")]
+    rows = forms_for_run(store_url, run_id, shas=list(shas) if shas is not None else None)
+    return [row_from_stored(d, out_dir) for d in rows if d.get("flagged")]
 
 
 # ----------------------------------------------------------------------------------- summary

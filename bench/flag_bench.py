@@ -121,14 +121,14 @@ def main() -> int:
     from sklearn.dummy import DummyClassifier
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-    from taxcheck.classify import Scorer, assess_by_source
+    from taxcheck.classify import Scorer
     from taxcheck.classify.train import choose_threshold, load_run
 
     run_dir, truth_path = prepare_run(args)
     batch = load_run(run_dir, truth_path)
     scorer = Scorer(Path(args.model), require_model=True)
     t0 = time.time()
-    result = assess_by_source(scorer, batch.forms, batch.findings)  # per file, as the pipeline scores
+    result = scorer.assess(batch.forms, batch.findings)  # the whole batch, as the pipeline's final scoring
     score_s = time.time() - t0
     y = batch.y
     risk = np.array([result[f.key].decision.risk for f in batch.forms])

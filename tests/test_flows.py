@@ -62,17 +62,35 @@ def test_nightly_flow_once(first_night):
     assert sorted(r["source"] for r in _results(out)) == ["doc00.pdf", "doc01.pdf"]
     q = list(csv.DictReader((out / DAY / "quarantine.csv").read_text(encoding="utf-8-sig").splitlines()))
     assert [r["source"] for r in q] == ["fax-cover.txt"]
-    for name in ("exceptions.xlsx", "exceptions.html", "metrics.json", "forms.jsonl"):
+    for name in ("exceptions.xlsx", "exceptions.html", "metrics.json", "forms.jsonl", "pilot_report.html"):
         assert (out / DAY / name).exists(), name
     assert (out / "taxcheck.db").exists()  # the store spans nights, outside the dated folder
+    forms = [json.loads(x) for x in (out / DAY / "forms.jsonl").read_text(encoding="utf-8").splitlines()]
+
+    # the audit sample: drawn among the night's cleared forms, in the sheet layout `review import` reads
+    cleared = {f["key"] for f in forms if not f["flagged"]}
+    assert (out / DAY / "audit.xlsx").exists() == bool(cleared)
+    if cleared:
+        from openpyxl import load_workbook
+
+        from taxcheck.report.exceptions import SHEET_ROWS
+        from taxcheck.report.review import _header_index
+
+        ws = load_workbook(out / DAY / "audit.xlsx", read_only=True)[SHEET_ROWS]
+        col = _header_index(ws)["form_key"]
+        drawn = {r[col] for r in ws.iter_rows(min_row=2, values_only=True) if r[col]}
+        assert drawn and drawn <= cleared
 
     # Prefect recorded the flow and its artifacts; the artifacts hold counts, not personal data
     with sqlite3.connect(tmp / "prefect-home" / "prefect.db") as db:
         states = [r[0] for r in db.execute("select state_type from flow_run")]
         artifacts = dict(db.execute("select key, data from artifact where key is not null"))
     assert states and set(states) == {"COMPLETED"}
-    assert {"taxcheck-nightly-summary", "taxcheck-nightly-counts"} <= set(artifacts)
-    forms = [json.loads(x) for x in (out / DAY / "forms.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {"taxcheck-nightly-summary", "taxcheck-nightly-counts", "taxcheck-pilot-summary",
+            "taxcheck-pilot-figures"} <= set(artifacts)
+    figures = {r["項目"]: r["値"] for r in json.loads(json.loads(artifacts["taxcheck-pilot-figures"]))}
+    assert figures["帳票数"] == 2 and figures["要確認"] == sum(f["flagged"] for f in forms)
+    assert "パイロット評価" in json.loads(artifacts["taxcheck-pilot-summary"])
     personal = [f["fields"][c]["value"] for f in forms for c in ("recipient_name", "recipient_my_number")
                 if f["fields"].get(c, {}).get("value")]
     assert personal and not any(p in data for p in personal for data in artifacts.values())

@@ -586,7 +586,7 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, model_dir: str | Path 
                 outcomes.append(o)
                 bar.advance(task)
         t_batch = time.perf_counter()
-        changed = apply_batch_checks(store, p.shas, settings.model_dir)
+        changed = apply_batch_checks(store, p.shas, settings.model_dir, settings.input_dir, out)
         counts = outcome_counts(outcomes)
         metrics = {
             "run_id": run_id, "started": started_at,

@@ -65,17 +65,6 @@ class Scorer:
         return out
 
 
-def assess_by_source(scorer: Scorer, forms: list[Form], findings: dict[str, list[Finding]]) -> dict[str, Assessment]:
-    """Score each input file's forms together, as the pipeline does (its batch statistics are per file)."""
-    groups: dict[str, list[Form]] = {}
-    for f in forms:
-        groups.setdefault(f.source, []).append(f)
-    out: dict[str, Assessment] = {}
-    for group in groups.values():
-        out.update(scorer.assess(group, {f.key: findings[f.key] for f in group}))
-    return out
-
-
 def assess_batch(forms: list[Form], model_dir: Path | None = None) -> dict[str, Assessment]:
     """Run every check (single-form and cross-form) and the model over a batch; keyed by ``form.key``.
 
@@ -85,4 +74,4 @@ def assess_batch(forms: list[Form], model_dir: Path | None = None) -> dict[str, 
     return Scorer(model_dir).assess(forms)
 
 
-__all__ = ["Assessment", "Scorer", "assess_batch", "assess_by_source"]
+__all__ = ["Assessment", "Scorer", "assess_batch"]

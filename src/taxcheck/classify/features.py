@@ -239,22 +239,12 @@ def _z(values: np.ndarray) -> np.ndarray:
     return np.clip(out, -20, 20)
 
 
-def features_by_source(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.DataFrame:
-    """Features as the pipeline computes them: the batch statistics within each input file (the pipeline
-    scores one file at a time), rows in the order of ``forms``."""
-    groups: dict[str, list[Form]] = defaultdict(list)
-    for f in forms:
-        groups[f.source].append(f)
-    if not forms:
-        return batch_features([], findings)
-    parts = [batch_features(g, findings) for g in groups.values()]
-    return pd.concat(parts).loc[[f.key for f in forms]]
-
-
 def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.DataFrame:
     """Feature matrix of a batch (one row per form, index = form.key, columns = FEATURE_NAMES).
 
-    The z-scores are within ``forms``: pass what the pipeline scores together (one input file)."""
+    The z-scores (batch and within-payer) are within ``forms``: pass the whole batch, as the pipeline's final
+    scoring (``pipeline.apply_batch_checks``) and training (one run folder, one store batch) both do. A single
+    file's forms are too few: a payer's other employees usually come in other files."""
     rows = []
     for form in forms:
         row = {}

@@ -47,10 +47,11 @@ class PreparedPage:
 
 
 def ocr_input(image: np.ndarray, settings: ReadSettings) -> np.ndarray:
-    import cv2
-
-    grey = dropout_red(image) if settings.ocr_dropout_red else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    return remove_rules(grey)
+    if settings.ocr_dropout_red:
+        grey = dropout_red(image)
+    else:  # darkest channel: labels printed in red/orange drop-out ink read as well as black ones
+        grey = image.min(axis=2) if image.ndim == 3 else image
+    return remove_rules(np.ascontiguousarray(grey))
 
 
 def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, layout: Layout,

@@ -32,7 +32,8 @@ def _rows(words: list[Word]) -> list[list[Word]]:
 
 
 def join_words(words: list[Word]) -> str:
-    """Text of words in reading order; a space where the gap between two words is wide, lines joined by a space."""
+    """Text of words in reading order; a space where the gap between two words is wide. Lines are joined
+    without a space: a long address or name wraps inside its box wherever the line is full."""
     parts: list[str] = []
     for row in _rows(words):
         ws = sorted(row, key=lambda w: w.bbox.x0)
@@ -42,7 +43,7 @@ def join_words(words: list[Word]) -> str:
             gap = w.bbox.x0 - prev.bbox.x1
             text += (" " if gap > SPACE_GAP * h else "") + w.text
         parts.append(text)
-    return " ".join(parts)
+    return "".join(parts)
 
 
 def mean_confidence(words: list[Word]) -> float:

@@ -47,7 +47,7 @@ def train_flow(data: list[str], out: str = "models/default", target_recall: floa
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", nargs="+", required=True, help="labelled run folders (results/forms + truth.json)")
+    ap.add_argument("--data", nargs="*", default=[], help="labelled run folders (results/forms + truth.json)")
     ap.add_argument("--out", default="models/default")
     ap.add_argument("--target-recall", type=float, default=0.99)
     ap.add_argument("--db", default=None, help="store URL with staff decisions to learn from as well")

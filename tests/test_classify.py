@@ -204,3 +204,187 @@ def test_review_codes_flag_without_the_model():
     review = Finding(code, "remarks", "摘要", None, "前職分の記載", "msg", severity="warning")
     d = decide(form, [review], risk=0.0, threshold=0.5)
     assert d.flagged and d.reasons == [code] and not d.drivers
+
+
+# ---------------------------------------------------------------------------------------------- staff decisions
+
+
+def _stored_rows(forms, scorer=None):
+    """Store rows of some forms, scored as one file would be (or unscored)."""
+    from taxcheck.pipeline import form_row
+
+    assessed = scorer.assess(forms) if scorer is not None else {}
+    rows = []
+    for f in forms:
+        if scorer is None:
+            rows.append({**form_to_dict(f), "findings": [], "risk": 0.0, "flagged": False, "reasons": [], "drivers": []})
+        else:
+            a = assessed[f.key]
+            rows.append(form_row(f, a.findings, a.decision))
+    return rows
+
+
+def _sha(name):
+    import hashlib
+
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def write_run_with_sha(folder, n, seed):
+    """As the pipeline writes forms.jsonl: each row names its document's sha256."""
+    forms, truth = labelled_set(n, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "forms.jsonl", "w", encoding="utf-8") as fh:
+        for f in forms:
+            fh.write(json.dumps({**form_to_dict(f), "document_sha256": _sha(f.source)}, ensure_ascii=False) + "\n")
+    (folder / "truth.json").write_text(json.dumps({"forms": truth}, ensure_ascii=False), encoding="utf-8")
+    return forms, truth
+
+
+@pytest.fixture(scope="module")
+def staff_store(tmp_path_factory):
+    """A store holding run_a's document (night 1) and another batch no run folder has (night 2), with decisions:
+    staff overturn one clean and one bad truth label in run_a, and label 10 forms of night 2."""
+    from taxcheck.store import add_staff_decisions, begin_run, open_store, save_document
+
+    root = tmp_path_factory.mktemp("staff")
+    forms_a, truth_a = write_run_with_sha(root / "run_a", 300, seed=11)
+    write_run(root / "run_a_nosha", 300, seed=11)  # the same forms, written without the sha256
+    forms_b, truth_b = labelled_set(40, seed=21)
+    url = f"sqlite:///{root / 'taxcheck.db'}"
+    store = open_store(url)
+    for label, forms in (("night-1", forms_a), ("night-2", forms_b)):
+        run = begin_run(store, label=label, input_dir="/in/" + label)
+        save_document(store, sha256=_sha(forms[0].source), source=forms[0].source, status="done", run_id=run,
+                      form_rows=_stored_rows(forms), pages=len(forms))
+    clean = next(f for f, t in zip(forms_a, truth_a)
+                 if not t["needs_correction"] and all((f.fields[k].value or "") == (v or "") for k, v in t["fields"].items()))
+    bad = next(f for f, t in zip(forms_a, truth_a) if t["needs_correction"])
+    decisions = [
+        {"form_key": clean.key, "column": "withholding_tax", "decision": "要修正", "corrected_value": "1000",
+         "reviewer": "鈴木", "minutes": 3},
+        {"form_key": clean.key, "column": "recipient_name", "decision": "修正不要", "reviewer": "佐藤", "minutes": 1},
+        {"form_key": bad.key, "column": "", "decision": "修正不要", "reviewer": "佐藤", "minutes": 2},
+    ]
+    only = list(zip(forms_b, truth_b))[:10]
+    decisions += [{"form_key": f.key, "column": "", "decision": "要修正" if t["needs_correction"] else "修正不要",
+                   "reviewer": "高橋", "minutes": 1} for f, t in only]
+    add_staff_decisions(store, decisions)
+    store.close()
+    return root, url, clean, bad, forms_b, [f for f, _ in only], [int(t["needs_correction"]) for _, t in only]
+
+
+@pytest.mark.parametrize("run", ["run_a", "run_a_nosha"])
+def test_staff_decisions_override_truth_labels(staff_store, run):
+    from taxcheck.classify.train import collect
+
+    root, url, clean, bad, forms_b, only, only_y = staff_store
+    truth_only, _ = collect([root / run])
+    batches, info = collect([root / run], url)
+    before = dict(zip([f.key for f in truth_only[0].forms], truth_only[0].y))
+    after = dict(zip([f.key for f in batches[0].forms], batches[0].y))
+    assert (before[clean.key], after[clean.key]) == (0, 1)  # 要修正 by one reviewer outweighs 修正不要 by another
+    assert (before[bad.key], after[bad.key]) == (1, 0)
+    assert sum(before[k] != after[k] for k in before) == 2
+    assert info["staff_overrode_truth"] == 2 and info["staff_changed_truth_label"] == 2
+    assert info["staff_only_forms"] == 10 and info["labels_from_staff"] == 12 and info["labels_from_truth"] == 298
+    assert info["reviewers"] == 3 and info["staff_decisions"] == 13
+    # the staff-only forms come with their labels, and features computed over their whole stored batch
+    extra = batches[1]
+    assert [f.key for f in extra.forms] == [f.key for f in only] and list(extra.y) == only_y
+    whole = batch_features(forms_b, check_batch(forms_b))
+    assert np.allclose(extra.X.to_numpy(), whole.loc[[f.key for f in only]].to_numpy(), equal_nan=True, atol=1e-3)
+    assert not extra.X["z_pay_batch"].isna().any()
+
+
+def test_training_learns_from_staff_decisions(staff_store, tmp_path):
+    root, url, *_ = staff_store
+    meta = train_model([root / "run_a"], tmp_path / "m", target_recall=0.95, store_url=url, params=FAST)
+    labels = meta["training_data"]["labels"]
+    assert labels["labels_from_staff"] == 12 and labels["labels_from_truth"] == 298 and labels["reviewers"] == 3
+    assert meta["validation"]["n_forms"] == 310 and meta["training_data"]["store"] == "sqlite"
+    text = (tmp_path / "m" / "metadata.json").read_text(encoding="utf-8")
+    for personal in ("鈴木", "佐藤", "高橋", "taxcheck.db", "batch11"):  # no reviewer, store path or form key
+        assert personal not in text
+
+
+# ---------------------------------------------------------------------------------------------- batch-wide features
+
+
+def _payer_batch():
+    """Seven employees of one payer, one file each, one of them paid ten times the others; and other payers' forms."""
+    import random
+
+    from formfactory import consistent_fields
+
+    rng = random.Random(3)
+    payer = {"payer_number": "7000012050002", "payer_name": "株式会社練馬商事"}
+    forms = [make_form(consistent_fields(rng, pay=4_000_000 + 100_000 * i, **payer), key=1, source=f"a{i}.pdf")
+             for i in range(6)]
+    outlier = make_form(consistent_fields(rng, pay=45_000_000, **payer), key=1, source="a6.pdf")
+    others = [make_form(consistent_fields(rng), key=1, source=f"b{i}.pdf") for i in range(5)]
+    return forms + [outlier] + others, outlier
+
+
+def test_payer_z_score_needs_the_whole_batch():
+    forms, outlier = _payer_batch()
+    X = batch_features(forms, check_batch(forms))
+    assert X.loc[outlier.key, "payer_forms"] == 7
+    assert X.loc[outlier.key, "z_pay_payer"] > 5
+    assert abs(X.loc[forms[0].key, "z_pay_payer"]) < 3
+    alone = batch_features([outlier], check_batch([outlier]))  # one file, as the per-file scoring sees it
+    assert np.isnan(alone.loc[outlier.key, "z_pay_payer"])
+
+
+def write_payer_run(folder, seed, payers=20, per_payer=12):
+    """A run whose only errors are pay far from the payer's other employees (all boxes consistent, no rule fires):
+    only the within-payer z-score tells them (payers' pay levels differ thirtyfold, so the amount alone does not)."""
+    import random
+
+    from formfactory import consistent_fields, corporate_number
+
+    rng = random.Random(seed)
+    rows, truth = [], []
+    for p in range(payers):
+        base = int(10 ** rng.uniform(6.4, 7.9))
+        payer = {"payer_number": corporate_number(rng), "payer_name": f"株式会社{p}"}
+        for i in range(per_payer):
+            bad = i < 2 and rng.random() < 0.7
+            pay = base * 9 if bad else int(base * rng.uniform(0.8, 1.25))
+            fields = consistent_fields(rng, pay=pay // 1000 * 1000, **payer)
+            form = make_form(fields, key=1, source=f"p{p:02d}_{i:02d}.pdf")
+            rows.append(form_to_dict(form))
+            truth.append({"source": form.source, "page": 1, "slot": 1, "tax_year": 2024, "fields": fields,
+                          "needs_correction": bad})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "forms.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    (folder / "truth.json").write_text(json.dumps({"forms": truth}, ensure_ascii=False), encoding="utf-8")
+
+
+def test_batch_checks_rescore_with_batch_statistics(tmp_path):
+    from taxcheck.pipeline import apply_batch_checks
+    from taxcheck.records import form_from_dict
+    from taxcheck.store import begin_run, forms_for_run, open_store, save_document
+
+    write_payer_run(tmp_path / "run", seed=5)
+    out = tmp_path / "model"
+    train_model([tmp_path / "run"], out, target_recall=0.9, params=FAST)  # features per run, as scored per batch
+    forms, outlier = _payer_batch()
+    scorer = Scorer(out, require_model=True)
+    store = open_store(f"sqlite:///{tmp_path / 'taxcheck.db'}")
+    run = begin_run(store, label="night")
+    for f in forms:  # as the workers store them: each file scored on its own
+        save_document(store, sha256=_sha(f.source), source=f.source, status="done", run_id=run,
+                      form_rows=_stored_rows([f], scorer), pages=1)
+    per_file = {r["key"]: r["risk"] for r in forms_for_run(store)}
+    apply_batch_checks(store, [_sha(f.source) for f in forms], str(out))
+    rows = forms_for_run(store)
+    stored = [form_from_dict(r) for r in rows]
+    expected = scorer.assess(stored)  # the whole batch at once
+    for r in rows:
+        assert r["risk"] == pytest.approx(expected[r["key"]].decision.risk, abs=1e-12)
+        assert r["flagged"] == expected[r["key"]].decision.flagged
+    # the pay unusual for its payer raises the risk only when the batch shows the payer's other forms
+    final = {r["key"]: r["risk"] for r in rows}
+    assert final[outlier.key] > per_file[outlier.key] + 0.2
+    store.close()

@@ -73,7 +73,7 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
             for bucket, key in ((per_field, name), (per_split, split), (per_group, group), (per_group_split, f"{group}/{split}")):
                 bucket[key][0] += ok
                 bucket[key][1] += 1
-            if not ok and len(errors) < 200:
+            if not ok:
                 errors.append({"form": f"{k[0]}#p{k[1]}s{k[2]}", "variant": t.get("variant", ""), "field": name,
                                "expected": _mask(name, expected), "read": _mask(name, value)})
     contract = [n for n, s in specs.items() if s.contract]
@@ -84,8 +84,8 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
 
     result: dict[str, Any] = {
         "forms": {"expected": len(want), "found": len(found), "missed": len(missed), "phantom": len(phantom),
-                  "missed_keys": [f"{s}#p{p}s{sl}" for s, p, sl in missed][:50],
-                  "phantom_keys": [f"{s}#p{p}s{sl}" for s, p, sl in phantom][:50]},
+                  "missed_keys": [f"{s}#p{p}s{sl}" for s, p, sl in missed],
+                  "phantom_keys": [f"{s}#p{p}s{sl}" for s, p, sl in phantom]},
         "tax_year_accuracy": _ratio(year_ok, len(found)),
         "field_accuracy": {"all": _ratio(all_ok, all_n), "contract": _ratio(c_ok, c_n),
                            **{k: _ratio(*v) for k, v in sorted(per_split.items())}},

@@ -5,12 +5,13 @@ a kill, or the next night) processes only files that are new or failed, and the 
 from the store, holding every form exactly once. One file is the unit of work: it is read, checked
 and scored in a worker process (``process_file``; crops of flagged boxes are cut while the page image
 is still in memory) and written to the store in one transaction (``save_outcome``).
-Cross-form checks (the same person twice) need the whole batch and run after all files
-(``apply_batch_checks``). Nothing here logs a field value.
+Cross-form checks (the same person twice) and the final scoring (batch and within-payer statistics)
+need the whole batch and run after all files (``apply_batch_checks``). Nothing here logs a field value.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -208,15 +209,23 @@ def _crops(form: Form, findings: Sequence[Finding], decision: Decision, image: A
     return {col: os.path.relpath(p, out_dir) for col, p in written.items()}
 
 
+@functools.lru_cache(maxsize=1)  # forms come sorted by file: the 2-up page of two late forms is rendered once
+def _pages_of(path: str, input_dir: str, mtime_ns: int) -> tuple:  # mtime: a replaced file is read anew
+    from taxcheck.ingest.loader import load_document
+
+    return tuple(load_document(Path(path), Path(input_dir)).pages)
+
+
 def page_image(path: str | Path, input_dir: str | Path, form: Form):
     """The page of ``form`` rendered again from its file, upright as the reader measured it (no OCR).
 
-    For the few forms flagged only by cross-form checks, whose page image is gone by then.
+    For the few forms flagged only at batch level (cross-form checks, batch scoring), whose page image is
+    gone by then. Text-layer pages were measured as rendered; scanned ones turned and deskewed as the reader did.
     """
-    from taxcheck.ingest.loader import load_document
     from taxcheck.layout.geometry import rotate_bound, straighten
 
-    page = next((p for p in load_document(Path(path), Path(input_dir)).pages if p.page_no == form.page), None)
+    pages = _pages_of(str(path), str(input_dir), os.stat(path).st_mtime_ns)
+    page = next((p for p in pages if p.page_no == form.page), None)
     if page is None:
         return None
     if page.text_source == "text_layer" and page.words:
@@ -226,7 +235,7 @@ def page_image(path: str | Path, input_dir: str | Path, form: Form):
 
 def _late_crops(form: Form, findings: Sequence[Finding], decision: Decision, crops: dict, input_dir: str | None,
                 out_dir: str | Path | None) -> dict:
-    """Crops of a form that cross-form checks flagged: the existing ones plus any box still uncut."""
+    """Crops of a form flagged at batch level: the existing ones plus any flagged box still uncut."""
     from taxcheck.report.exceptions import flagged_columns
 
     crops = dict(crops or {})
@@ -384,31 +393,43 @@ def _finding_keys(findings: Iterable[dict]) -> list[tuple]:
 
 def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None, input_dir: str | None = None,
                        out_dir: str | Path | None = None) -> int:
-    """Cross-form checks over the stored forms of ``shas``; re-score forms whose findings changed.
+    """Cross-form checks over the stored forms of ``shas``, and the final scoring of the whole batch.
 
-    Returns the number of forms whose findings changed. The page image of a form flagged only now is
-    gone: given ``input_dir`` and ``out_dir``, its page is rendered again from the file to cut the crops.
+    Every form is scored again with the batch's statistics (z-scores within the batch and within each
+    payer: a file alone holds too few of a payer's forms, and the model was trained on per-batch features);
+    only forms whose findings or decision changed are written, in one transaction. Returns the number of
+    forms whose findings changed. The page image of a form flagged only now is gone: given ``input_dir``
+    and ``out_dir``, its page is rendered again from the file to cut the crops.
     """
     from taxcheck.rules.checks import check_batch
-    from taxcheck.store import forms_for_run, save_assessment
+    from taxcheck.store import forms_for_run, save_assessments
 
     rows = forms_for_run(store, shas=list(shas))
     if len(rows) < 2:
         return 0
     forms = [form_from_dict(r) for r in rows]
     findings = check_batch(forms)
-    changed = [(r, f) for r, f in zip(rows, forms)
-               if _finding_keys(x.to_dict() for x in findings[f.key]) != _finding_keys(r["findings"])]
-    if not changed:
-        return 0
     scorer = scorer_for(model_dir)
     version = model_version(scorer)
-    assessed = scorer.assess([f for _, f in changed], {f.key: findings[f.key] for _, f in changed})
-    for r, f in changed:
+    assessed = scorer.assess(forms, findings)
+    changed = 0
+    updates = []
+    for r, f in zip(rows, forms):
         a = assessed[f.key]
+        new_findings = _finding_keys(x.to_dict() for x in a.findings) != _finding_keys(r["findings"])
+        changed += new_findings
+        if not new_findings and _same_decision(r, a.decision):
+            continue
         crops = _late_crops(f, a.findings, a.decision, r.get("crops"), input_dir, out_dir)
-        save_assessment(store, r["id"], form_row(f, a.findings, a.decision, crops, version))
-    return len(changed)
+        updates.append((r["id"], form_row(f, a.findings, a.decision, crops, version)))
+    save_assessments(store, updates)
+    return changed
+
+
+def _same_decision(row: dict, decision: Decision) -> bool:
+    return (row.get("risk") is not None and abs(float(row["risk"]) - decision.risk) < 1e-12
+            and bool(row.get("flagged")) == decision.flagged and list(row.get("reasons") or []) == decision.reasons
+            and list(row.get("drivers") or []) == decision.drivers)
 
 
 # ---------------------------------------------------------------------------------------------- outputs

@@ -13,6 +13,14 @@ Label: a form *needs correction* when the generator put a content error on it (`
 or when any value we extracted differs from what is printed (a misread is as much a reason to look as an
 error). Findings are recomputed with the current checks, never taken from the file.
 
+Staff decisions (``store_url``, filled in by ``taxcheck review import``) label the forms they were made on:
+*needs correction* when any decision on the form is 要修正, clean when all are 修正不要. A staff label
+overrides the truth label of the same form (same document sha256, page and slot when the run folder's
+forms.jsonl records the sha256, else the same form key); a decided form in no run folder is added with
+its stored values. Features are computed per *batch*, as the pipeline's final scoring does: a run folder
+is one batch, and in the store the forms of the runs sharing a label (a night) — or, unlabelled, an
+input folder — are one.
+
 The threshold is the largest risk cut-off at which the out-of-fold recall (forms flagged by an
 ``always_error`` or review rule count as caught) still reaches ``target_recall`` with ``RECALL_CONFIDENCE``
 (a Clopper–Pearson bound, so that a new batch's recall, not only the validation forms', meets it); the final model is then fitted on
@@ -40,7 +48,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import StratifiedKFold
 
 from taxcheck.classify.decide import rule_flagged
-from taxcheck.classify.features import FEATURE_NAMES, features_by_source
+from taxcheck.classify.features import FEATURE_NAMES, batch_features
 from taxcheck.classify.model import FlagModel, save_model
 from taxcheck.forms import salary_fields
 from taxcheck.records import FieldValue, Form, form_from_dict
@@ -67,9 +75,15 @@ class LabelledBatch:
     truth: list[dict[str, Any]]  # the truth record of each form ({} for a form the generator never made)
     wrong: list[list[str]] = field(default_factory=list)  # columns read differently from the print, per form
     always: np.ndarray = field(default=None)  # type: ignore[assignment]
+    ids: list[tuple] = field(default_factory=list)  # identity of each form for matching staff decisions
+    staff: np.ndarray = field(default=None)  # type: ignore[assignment]  # label came from staff decisions
 
     def __post_init__(self) -> None:
         self.always = np.array([rule_flagged(self.findings[k.key]) for k in self.forms], dtype=bool)
+        if self.staff is None:
+            self.staff = np.zeros(len(self.forms), dtype=bool)
+        if not self.ids:
+            self.ids = [("key", f.key) for f in self.forms]
 
 
 def _norm(v: Any, column: str = "") -> str:
@@ -111,11 +125,14 @@ def load_run(run_dir: Path, truth_path: Path | None = None) -> LabelledBatch:
     forms_path = run_dir / FORMS_FILE
     if forms_path.is_file():
         with open(forms_path, encoding="utf-8") as fh:
-            forms = [form_from_dict(json.loads(line)) for line in fh if line.strip()]
+            rows = [json.loads(line) for line in fh if line.strip()]
+        rows = [r for r in rows if r.get("form", "salary_report") == "salary_report"]
+        forms = [form_from_dict(r) for r in rows]
+        ids = [_form_id(r) for r in rows]
     else:
         log.warning("%s: no %s, using the printed values as a perfect reading", run_dir, FORMS_FILE)
-        forms = [form_from_truth(t) for t in truth]
-    forms = [f for f in forms if f.form == "salary_report"]
+        forms = [f for f in (form_from_truth(t) for t in truth) if f.form == "salary_report"]
+        ids = [("key", f.key) for f in forms]
     columns = {n for n, s in salary_fields().items() if s.contract} | {c for f in forms for c in f.fields}
     columns -= {"source", "page", "slot", "form", "tax_year"}
     y, misread, matched, wrong_cols = [], [], [], []
@@ -133,9 +150,187 @@ def load_run(run_dir: Path, truth_path: Path | None = None) -> LabelledBatch:
         wrong_cols.append(wrong)
         y.append(int(bool(t.get("needs_correction")) or bool(wrong)))
     findings = check_batch(forms)
-    X = features_by_source(forms, findings)
+    X = batch_features(forms, findings)  # the run is one batch, as in the pipeline's final scoring
     return LabelledBatch(run_dir.name, forms, findings, X, np.array(y, dtype=int), np.array(misread, dtype=bool), matched,
-                         wrong_cols)
+                         wrong_cols, ids=ids)
+
+
+def _form_id(row: dict[str, Any]) -> tuple:
+    """How a form is matched to staff decisions: its document's sha256 with page and slot when known (form keys
+    repeat across runs: doc01.pdf is in every sample run), else its key."""
+    if row.get("document_sha256"):
+        return ("sha", row["document_sha256"], int(row["page"]), int(row["slot"]))
+    return ("key", row.get("key") or f"{row['source']}#p{row['page']}s{row['slot']}")
+
+
+# ---------------------------------------------------------------------------------------------- staff decisions
+
+
+@dataclass
+class StaffLabels:
+    """Staff decisions read from the store: a label per decided form, and the forms' batches."""
+
+    labels: dict[int, int]  # stored form id → 1 (要修正 on any decision) / 0 (修正不要 on all)
+    batches: list[LabelledBatch]  # decided forms with features computed over their whole batch
+    n_decisions: int = 0
+    n_reviewers: int = 0
+    n_orphaned: int = 0  # decisions whose form is no longer stored (re-read since)
+    fingerprint: str = ""
+
+
+def staff_label(decisions: list[str]) -> int:
+    """1 when any reviewer asked for a correction on any box of the form, 0 when all said none is needed."""
+    from taxcheck.store.schema import STAFF_DECISIONS
+
+    needs, clean = STAFF_DECISIONS  # (要修正, 修正不要)
+    if any(d == needs for d in decisions):
+        return 1
+    if decisions and all(d == clean for d in decisions):
+        return 0
+    raise ValueError(f"unknown staff decision among {sorted(set(decisions))}")
+
+
+def _run_and_sha_of(store, form_ids: list[int]) -> dict[int, tuple[int | None, str]]:
+    """{form id: (run id, document sha256)} of some stored forms (one read-only query per 500 ids)."""
+    from sqlalchemy import select
+
+    from taxcheck.store.schema import forms
+
+    out: dict[int, tuple[int | None, str]] = {}
+    with store.engine.connect() as conn:
+        for i in range(0, len(form_ids), 500):
+            q = select(forms.c.id, forms.c.run_id, forms.c.document_sha256).where(forms.c.id.in_(form_ids[i:i + 500]))
+            out.update({fid: (rid, sha) for fid, rid, sha in conn.execute(q)})
+    return out
+
+
+def _batch_key(run: dict[str, Any] | None, run_id: Any) -> tuple:
+    """Which stored forms the pipeline scored together: every run of one label (a night, reruns included), or of one
+    input folder when unlabelled (``taxcheck run`` over a folder again re-batches that folder)."""
+    if run and run.get("label"):
+        return ("label", run["label"])
+    if run and run.get("input_dir"):
+        return ("input", run["input_dir"])
+    return ("run", run_id)
+
+
+def load_staff_labels(store_url: str) -> StaffLabels:
+    """Forms with staff decisions, labelled, with the features the pipeline computes for them at scoring time."""
+    from taxcheck.store import forms_for_run, open_store, run_stats, staff_decisions
+
+    store = open_store(store_url)
+    try:
+        decisions = staff_decisions(store)
+        by_form: dict[int, list[str]] = {}
+        reviewers = set()
+        orphaned = 0
+        for d in decisions:
+            if d.get("form_id") is None:
+                orphaned += 1
+                continue
+            by_form.setdefault(int(d["form_id"]), []).append(d["decision"])
+            reviewers.add(d.get("reviewer") or "")
+        h = hashlib.sha256()
+        for d in sorted(decisions, key=lambda d: (d["form_key"], d["column"] or "", d["reviewer"] or "")):
+            h.update(json.dumps([d["form_key"], d["column"], d["decision"], d["reviewer"], str(d.get("decided_at"))],
+                                ensure_ascii=False).encode())
+        if not by_form:
+            return StaffLabels({}, [], len(decisions), len(reviewers), orphaned, h.hexdigest())
+        labels = {fid: staff_label(ds) for fid, ds in by_form.items()}
+        runs = {r["id"]: r for r in run_stats(store)["runs"]}
+        placed = _run_and_sha_of(store, list(labels))
+        wanted = {_batch_key(runs.get(rid), rid) for rid, _ in placed.values()}
+        run_ids = [rid for rid in runs if _batch_key(runs[rid], rid) in wanted]
+        rows = forms_for_run(store, run_ids=run_ids) if run_ids else []
+        loose = sorted({sha for rid, sha in placed.values() if rid is None})  # forms stored outside any run
+        if loose:
+            rows += [r for r in forms_for_run(store, shas=loose) if r["run_id"] is None]
+    finally:
+        store.close()
+    grouped: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["form"] == "salary_report":
+            grouped.setdefault(_batch_key(runs.get(r["run_id"]), r["run_id"]), []).append(r)
+    batches = []
+    for key, group in grouped.items():
+        if not any(r["id"] in labels for r in group):
+            continue
+        forms = [form_from_dict(r) for r in group]
+        findings = check_batch(forms)
+        X = batch_features(forms, findings)
+        keep = [i for i, r in enumerate(group) if r["id"] in labels]
+        kept = [forms[i] for i in keep]
+        batches.append(LabelledBatch(
+            f"store:{key[0]}:{hashlib.sha256(str(key[1]).encode()).hexdigest()[:8]}", kept, findings,
+            X.iloc[keep], np.array([labels[group[i]["id"]] for i in keep], dtype=int), np.zeros(len(keep), dtype=bool),
+            [{} for _ in keep], [[] for _ in keep], ids=[_form_id(group[i]) for i in keep],
+            staff=np.ones(len(keep), dtype=bool)))
+    return StaffLabels(labels, batches, len(decisions), len(reviewers), orphaned, h.hexdigest())
+
+
+def merge_staff_labels(batches: list[LabelledBatch], staff: StaffLabels) -> dict[str, int]:
+    """Put staff labels over the truth labels of the same forms (in place); return the counts.
+
+    A decided form found in a run folder takes the staff label there (its truth row stays, relabelled); one
+    found nowhere stays in its store batch, which the caller trains on too. A form key that several run folders
+    hold is ambiguous: it is left to its store row.
+    """
+    index: dict[tuple, list[tuple[int, int]]] = {}
+    for bi, b in enumerate(batches):
+        for i, ident in enumerate(b.ids):
+            index.setdefault(ident, []).append((bi, i))
+    overrode = changed = ambiguous = 0
+    for sb in staff.batches:
+        keep = np.ones(len(sb.forms), dtype=bool)
+        for j, ident in enumerate(sb.ids):
+            hits = index.get(ident) or index.get(("key", sb.forms[j].key)) or []
+            if len(hits) > 1:
+                ambiguous += 1
+                continue
+            if not hits:
+                continue
+            bi, i = hits[0]
+            b = batches[bi]
+            overrode += 1
+            changed += int(b.y[i] != sb.y[j])
+            b.y[i] = sb.y[j]
+            b.staff[i] = True
+            keep[j] = False
+        _subset(sb, keep)
+    return {"staff_overrode_truth": overrode, "staff_changed_truth_label": changed, "staff_ambiguous_key": ambiguous}
+
+
+def _subset(b: LabelledBatch, keep: np.ndarray) -> None:
+    idx = np.flatnonzero(keep)
+    b.forms = [b.forms[i] for i in idx]
+    b.X = b.X.iloc[idx]
+    b.y, b.misread, b.always, b.staff = b.y[idx], b.misread[idx], b.always[idx], b.staff[idx]
+    b.truth = [b.truth[i] for i in idx]
+    b.wrong = [b.wrong[i] for i in idx]
+    b.ids = [b.ids[i] for i in idx]
+
+
+def collect(data_dirs: list[Path], store_url: str | None = None) -> tuple[list[LabelledBatch], dict[str, Any]]:
+    """Every labelled batch for training (run folders, then store batches of staff-only forms) and where the labels
+    came from (counts only: no form key, value or reviewer name)."""
+    batches = [load_run(Path(d)) for d in data_dirs]
+    n_truth_forms = sum(len(b.forms) for b in batches)
+    info: dict[str, Any] = {"truth_forms": n_truth_forms, "staff_forms": 0, "staff_only_forms": 0,
+                            "staff_overrode_truth": 0, "staff_changed_truth_label": 0, "staff_ambiguous_key": 0,
+                            "staff_decisions": 0, "reviewers": 0, "orphaned_decisions": 0}
+    if store_url:
+        staff = load_staff_labels(store_url)
+        if not staff.labels:
+            log.warning("the store holds no staff decisions on stored forms: training on the run folders alone")
+        info.update(merge_staff_labels(batches, staff))
+        extra = [b for b in staff.batches if len(b.forms)]
+        info.update(staff_only_forms=sum(len(b.forms) for b in extra), staff_decisions=staff.n_decisions,
+                    reviewers=staff.n_reviewers, orphaned_decisions=staff.n_orphaned, staff_fingerprint=staff.fingerprint)
+        batches += extra
+    info["staff_forms"] = int(sum(b.staff.sum() for b in batches))
+    info["labels_from_staff"] = info["staff_forms"]
+    info["labels_from_truth"] = int(sum((~b.staff).sum() for b in batches))
+    return batches, info
 
 
 def allowed_misses(n_pos: int, target_recall: float, confidence: float) -> int:
@@ -197,6 +392,14 @@ def _fingerprint(data_dirs: list[Path]) -> dict[str, str]:
     return out
 
 
+def _store_kind(store_url: str | None) -> str | None:
+    """The store's database kind only: a URL may hold a password, and a path names a person's folder."""
+    if not store_url:
+        return None
+    url = str(store_url)
+    return url.split(":", 1)[0].split("+", 1)[0] if "://" in url else "sqlite"
+
+
 def _code_version() -> str:
     try:
         root = Path(__file__).resolve().parents[3]
@@ -229,11 +432,12 @@ def out_of_fold_risk(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any] | No
 def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, store_url: str | None = None,
                 params: dict[str, Any] | None = None, recall_confidence: float = RECALL_CONFIDENCE) -> dict[str, Any]:
     """Fit, calibrate, choose the threshold on out-of-fold predictions, save; returns the metadata."""
-    if not data_dirs:
-        raise ValueError("train_model needs at least one labelled run folder")
-    if store_url:
-        log.warning("learning from staff decisions in the store is not implemented yet; %s ignored", store_url)
-    batches = [load_run(Path(d)) for d in data_dirs]
+    data_dirs = list(data_dirs or [])
+    if not data_dirs and not store_url:
+        raise ValueError("train_model needs at least one labelled run folder or a store with staff decisions")
+    batches, label_info = collect(data_dirs, store_url)
+    if not batches or not sum(len(b.forms) for b in batches):
+        raise ValueError("no labelled forms to train on")
     X = pd.concat([b.X for b in batches])
     y = np.concatenate([b.y for b in batches])
     always = np.concatenate([b.always for b in batches])
@@ -269,6 +473,8 @@ def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, s
             "runs": [str(d) for d in data_dirs],
             "fingerprint": _fingerprint([Path(d) for d in data_dirs]),
             "perfect_reader_runs": [b.name for b, d in zip(batches, data_dirs) if not (Path(d) / FORMS_FILE).is_file()],
+            "store": _store_kind(store_url),
+            "labels": label_info,
         },
         "code_version": _code_version(),
         "libraries": _library_versions(),

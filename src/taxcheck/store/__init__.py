@@ -15,6 +15,7 @@ from taxcheck.store.api import (
     run_ids_with_label,
     run_stats,
     save_assessment,
+    save_assessments,
     save_document,
     staff_decisions,
 )
@@ -23,5 +24,5 @@ from taxcheck.store.db import DB_FILE_NAME, Store, StoreError, default_url, open
 __all__ = [
     "DB_FILE_NAME", "Store", "StoreError", "add_staff_decisions", "begin_run", "default_url", "document_statuses",
     "documents_info", "finish_run", "forms_for_run", "get_form", "open_store", "run_ids_with_label", "run_stats",
-    "save_assessment", "save_document", "staff_decisions",
+    "save_assessment", "save_assessments", "save_document", "staff_decisions",
 ]

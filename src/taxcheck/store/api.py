@@ -161,6 +161,16 @@ def save_assessment(store: Store, form_id: int, row: Mapping[str, Any]) -> None:
         _write_assessment(conn, form_id, row)
 
 
+def save_assessments(store: Store, items: Iterable[tuple[int, Mapping[str, Any]]]) -> int:
+    """:func:`save_assessment` for many forms in one transaction (the batch's final scoring); returns the count."""
+    items = list(items)
+    if items:
+        with store.engine.begin() as conn:
+            for form_id, row in items:
+                _write_assessment(conn, form_id, row)
+    return len(items)
+
+
 # ---------------------------------------------------------------- forms
 
 

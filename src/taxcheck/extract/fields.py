@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from taxcheck.extract.labels import LabelFilter
 from taxcheck.extract.marks import is_marked
 from taxcheck.extract.reread import BoxRequest, read_boxes
 from taxcheck.ocr.base import OcrEngine
@@ -25,7 +26,7 @@ from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
 from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
-from taxcheck.normalize import normalize
+from taxcheck.normalize import fold, normalize
 from taxcheck.rules.checkdigits import is_valid_payer_number
 from taxcheck.records import BBox, FieldValue, TextSource, Word
 
@@ -33,6 +34,8 @@ FIELD_MARGIN_MM = 0.6  # words whose centre is this close outside a box still be
 FORMAT_PENALTY = 0.5  # confidence multiplier when a value fails its format or check digit
 BLANK_CONFIDENCE = 0.95
 TEXT_LAYER_CONFIDENCE = 0.99
+TICK_CHARS = set("○〇◯●◎✓✔レ*＊※×xXvV")  # a text-layer word made only of these is a tick
+LABEL_ONLY_CONFIDENCE = 0.4  # the box held only printed labels: the value may have been drawn elsewhere
 ROW_INK_SHARE = 0.01
 CELL_CHECKS = {12: is_valid_payer_number, 13: is_valid_payer_number}  # digits per cell row → check digit
 VALUE_HALF_HEIGHT_EM = 0.4  # half the height of printed digits/kanji, in em
@@ -52,6 +55,13 @@ class FieldContext:
     cache: dict = field(default_factory=dict)
     line_masks: tuple | None = None  # (vertical, horizontal) ruled-line masks of the page, for snapping
     shifts: dict = field(default_factory=dict)
+    label_only: set = field(default_factory=set)  # rects whose text was only printed labels: an unsure blank
+
+    @property
+    def labels(self) -> LabelFilter:
+        if "_labels" not in self.cache:
+            self.cache["_labels"] = LabelFilter(lab.text for lab in self.form.version.labels)
+        return self.cache["_labels"]
 
     def box(self, rect, margin_mm: float = 0.0) -> BBox:
         b = self.form.rect_to_page(tuple(rect), margin_mm)
@@ -80,9 +90,17 @@ class FieldContext:
         """(text, confidence) of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`."""
         if self.engine is None:
             ws = words_in(self.words, self.box(rect, margin_mm), self.label_boxes)
-            return join_words(ws), mean_confidence(ws)
-        r = self.cache.get((tuple(rect), kind))
-        return (r.text, r.confidence) if r else ("", 0.0)
+            kept = self.labels.keep(ws, digits=kind == "digits")
+            text, conf = join_words(kept), mean_confidence(kept)
+        else:
+            r = self.cache.get((tuple(rect), kind))
+            text, conf = (r.text, r.confidence) if r else ("", 0.0)
+            ws = [None] if text.strip() else []
+        clean = self.labels.strip(text)
+        if ws and not clean:
+            self.label_only.add(tuple(rect))
+            conf = LABEL_ONLY_CONFIDENCE
+        return clean, conf
 
     def prefetch(self, wanted: list[tuple[tuple, str, float, tuple]]) -> None:
         """OCR every (rect, kind, font pt, cells) box of the form in one call per kind."""
@@ -112,7 +130,7 @@ KINDS = {"amount": "digits", "count": "digits", "my_number": "digits", "payer_nu
 def _value(ctx: FieldContext, spec: FieldSpec, raw: str, conf: float, bbox: BBox, tax_year: int | None) -> FieldValue:
     norm = normalize(spec.type, raw, tax_year=tax_year)
     if not raw.strip():
-        conf = BLANK_CONFIDENCE
+        conf = min(conf, BLANK_CONFIDENCE) if conf == LABEL_ONLY_CONFIDENCE else BLANK_CONFIDENCE
     elif ctx.source == "text_layer":
         conf = max(conf, TEXT_LAYER_CONFIDENCE)
     if not norm.ok:
@@ -131,7 +149,12 @@ def _read_rows(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
     for row in rows:
         box = ctx.box(row["name"])
         ws = words_in(ctx.words, box, ctx.label_boxes) if ctx.engine is None else []
-        marked, c = is_marked(ctx.clean, box)
+        if ctx.source == "text_layer":  # ink of moved labels is not a name
+            labels = [w for w in ws if ctx.labels.is_label(w.text) and len(w.text) > 1]
+            ws = [w for w in ws if w not in labels]
+            marked, c = is_marked(_without_words(ctx.clean, labels + ws), box)
+        else:
+            marked, c = is_marked(ctx.clean, box)
         if ws or marked:
             n += 1
         confs.append(c if not ws else max(c, mean_confidence(ws)))
@@ -140,10 +163,31 @@ def _read_rows(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
 
 def _read_flag(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
     box = ctx.box(fb.rect)
-    marked, c = is_marked(ctx.clean, box)
-    if not marked and ctx.source == "text_layer" and words_in(ctx.words, box, ctx.label_boxes):
-        marked, c = True, TEXT_LAYER_CONFIDENCE
+    if ctx.source == "text_layer":
+        ws = words_in(ctx.words, box, ctx.label_boxes)
+        if any(_is_tick(w.text) for w in ws):
+            return "＊", TEXT_LAYER_CONFIDENCE, box
+        # a moved label's ink is not a tick: look for ink outside the words of the text layer
+        marked, c = is_marked(_without_words(ctx.clean, ws), box)
+    else:
+        marked, c = is_marked(ctx.clean, box)
     return ("＊" if marked else ""), c, box
+
+
+def _is_tick(text: str) -> bool:
+    t = fold(text).replace(" ", "")
+    return bool(t) and all(c in TICK_CHARS for c in t)
+
+
+def _without_words(grey: np.ndarray, words: list[Word]) -> np.ndarray:
+    if not words:
+        return grey
+    out = grey.copy()
+    h, w = out.shape[:2]
+    for wd in words:
+        b = wd.bbox
+        out[max(0, int(b.y0) - 1):min(h, int(b.y1) + 2), max(0, int(b.x0) - 1):min(w, int(b.x1) + 2)] = 255
+    return out
 
 
 def _part(ctx: FieldContext, rect) -> tuple[str, float]:

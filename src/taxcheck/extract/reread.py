@@ -46,6 +46,8 @@ WHITE_LEVEL = 205  # lighter than this is paper (drop-out ink remnants, JPEG haz
 SPACE_EM = 0.55  # a blank gap wider than this share of the font size is a space
 NARROW_EM = 0.38
 NARROW_EXTRA_EM = 0.3
+YEN_MIN_WIDTH_EM = 0.65  # a trailing 円 is ~0.75 em wide, a digit ~0.4–0.55 em
+YEN_TALLER = 1.12  # …and ~1.2× as tall as the digits before it
 CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
 DEBUG_DIR = None  # set to a folder to keep the stacked images (development only)
 
@@ -181,6 +183,29 @@ def _cell_images(grey: np.ndarray, cells: tuple[BBox, ...], em_px: float) -> lis
     return parts
 
 
+def drop_yen_suffix(c: np.ndarray, em_px: float) -> np.ndarray:
+    """White out a 円 printed after the digits (other vendors' "1,171,528円"): the digits-only model reads
+    it as a 9. It is the last glyph, wider than a digit and taller than the digits before it (digits are
+    ~0.7 em tall, 円 ~0.83 em), so two touching digits (as wide, not as tall) are kept."""
+    ink = c < 128
+    runs = _runs(ink.sum(axis=0), max(1, em_px * 0.08))
+    if len(runs) < 2:
+        return c
+
+    def height(x0: int, x1: int) -> int:
+        r = np.flatnonzero(ink[:, x0:x1].sum(axis=1))
+        return int(r[-1] - r[0] + 1) if r.size else 0
+
+    x0, x1 = runs[-1]
+    others = [h for h in (height(a, b) for a, b in runs[:-1]) if h >= 0.4 * em_px]  # commas are not digits
+    if not others or x1 - x0 < YEN_MIN_WIDTH_EM * em_px:
+        return c
+    if height(x0, x1) >= YEN_TALLER * float(np.median(others)):
+        c = c.copy()
+        c[:, max(0, x0 - 1):x1 + 1] = 255
+    return c
+
+
 def _drop_outside_glyphs(c: np.ndarray, margin_px: float) -> np.ndarray:
     """White out connected components centred in the extra margin of a grown crop (a neighbour's small
     print that touches the value's line, so that the line test cannot separate them)."""
@@ -243,6 +268,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
         r = BoxRequest(r.key, grown, r.kind, r.em_px, r.blank, r.cells, r.valid)
         if r.kind == "digits":
             c = _drop_outside_glyphs(c, GROW_EM * em)  # neighbours' small print touching the value line
+            c = drop_yen_suffix(c, em)
             if has_ink(c, em):
                 rows.setdefault("digits", []).append((r.key, 0, c, f, r.box))
             continue

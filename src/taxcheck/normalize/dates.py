@@ -45,7 +45,10 @@ def parse_date(raw: str, *, tax_year: int | None = None) -> Normalized:
     s = fold(raw)
     if not s:
         return Normalized("", True)
-    m = _ERA_RE.search(s)
+    found = list(_ERA_RE.finditer(s))
+    # "明 昭和51年 3月 22日": a mark read from the era boxes, then the era written in words by the
+    # vendor; the written era name wins over a one-letter mark
+    m = next((f for f in found if f.group(0) in ERAS), found[0] if found else None)
     era = _ALIAS_TO_ERA[m.group(0)] if m else None
     rest = s[m.end():] if m else s
     rest = rest.translate(_DATE_LOOKALIKE)

@@ -53,6 +53,10 @@ def normalize_count(raw: str) -> Normalized:
 def normalize_my_number(raw: str) -> Normalized:
     """個人番号: 12 digits, ok only when the check digit is right."""
     digits, _ = _digits(raw)
+    if len(digits) > 12 and is_valid_my_number(digits[-12:]):
+        # a grouped number ("9310 8383 3550") with a neighbour's digits read before it: the number is
+        # right-aligned, so its last 12 digits with a right check digit are kept, at lowered confidence
+        return Normalized(digits[-12:], False)
     return Normalized(digits, (not digits) or is_valid_my_number(digits))
 
 

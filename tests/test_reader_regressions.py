@@ -29,15 +29,15 @@ def test_era_word_written_by_vendor_beats_the_era_mark():
 
 
 def test_moved_labels_are_not_values(labels):
-    assert labels.strip("（摘要）") == ""
-    assert labels.strip("年 月 日") == ""
-    assert labels.strip("7247095892462 （右詰で記載してください。）") == "7247095892462"
-    assert labels.strip("太田 令") == "太田 令"  # a one-letter given name is not the 令和 era mark
+    assert labels.remove_from("（摘要）") == ""
+    assert labels.remove_from("年 月 日") == ""
+    assert labels.remove_from("7247095892462 （右詰で記載してください。）") == "7247095892462"
+    assert labels.remove_from("太田 令") == "太田 令"  # a one-letter given name is not the 令和 era mark
 
 
 def test_row_numbers_printed_on_the_form_are_not_stripped_from_counts(labels):
     # was "": the dependants' row numbers 1..4 are labels, and a count "1" was taken for one
-    assert labels.strip("1") == "1"
+    assert labels.remove_from("1") == "1"
 
 
 def test_foreign_pdf_moved_labels_and_ticks(tmp_path):

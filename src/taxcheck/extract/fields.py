@@ -96,7 +96,7 @@ class FieldContext:
             r = self.cache.get((tuple(rect), kind))
             text, conf = (r.text, r.confidence) if r else ("", 0.0)
             ws = [None] if text.strip() else []
-        clean = self.labels.strip(text)
+        clean = self.labels.remove_from(text)
         if ws and not clean:
             self.label_only.add(tuple(rect))
             conf = LABEL_ONLY_CONFIDENCE

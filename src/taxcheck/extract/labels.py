@@ -13,7 +13,7 @@ from taxcheck.normalize.text import fold
 from taxcheck.records import Word
 
 # marks printed inside value boxes and date parts, and the era marks of the date boxes
-SUB_LABELS = frozenset("内 千 円 人 年 月 日 有 従人 従有 明 大 昭 平 令".split())
+SUB_LABELS = frozenset({"内", "千", "円", "人", "年", "月", "日", "有", "従人", "従有", "明", "大", "昭", "平", "令"})
 MIN_STRIP_LEN = 3  # longer label texts are removed wherever they occur in a value
 
 
@@ -37,7 +37,7 @@ class LabelFilter:
             return [w for w in words if not self.is_label(w.text)]
         return [w for w in words if not (self.is_label(w.text) and _key(w.text) not in SUB_LABELS)]
 
-    def strip(self, text: str) -> str:
+    def remove_from(self, text: str) -> str:
         """``text`` without the long label texts in it; a value made only of labels becomes ""."""
         s = fold(text)
         if self._long is not None:

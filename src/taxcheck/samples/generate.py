@@ -329,23 +329,33 @@ def generate(out: Path, n: int, seed: int) -> Path:
                           "forms": sum(map(len, pages)), "render": details})
         for page_no, (page_forms, slots) in enumerate(zip(pages, placed), start=1):
             for slot_no, (fc, slot) in enumerate(zip(page_forms, slots), start=1):
-                where[id(fc)] = f"{name}#p{page_no}s{slot_no}"
-                dup_of = getattr(fc, "_duplicate_of", None)
-                if dup_of is not None:
-                    fc.errors[0]["corrected"] = f"withdraw: duplicate of {where.get(id(dup_of), 'an earlier form')}"
-                t = fc.truth()
-                truth_forms.append({
-                    "source": name, "page": page_no, "slot": slot_no, "form": "salary_report",
-                    "tax_year": fc.tax_year, "variant": kind.name, "fields": t["fields"], "errors": t["errors"],
-                    "oddities": t["oddities"], "needs_correction": t["needs_correction"],
-                    "layout_version": "2019" if fc.tax_year == 2019 else "2020",
-                    "placement": {**slot, "page_mm": list(A4_MM), "rotation": kind.rotation},
-                })
+                placement = {**slot, "page_mm": list(A4_MM), "rotation": kind.rotation}
+                truth_forms.append(truth_record(fc, name, page_no, slot_no, kind.name, placement, where))
     (out / "misc").mkdir(exist_ok=True)
     for name, data, code, npages in _broken_files(rng, groups[0]):
         (out / name).write_bytes(data)
         documents.append({"file": name, "pages": npages, "variant": "broken", "broken": code, "forms": 0})
-    truth = {"seed": seed, "generator": GENERATOR_VERSION, "n_forms": len(truth_forms),
-             "documents": documents, "forms": truth_forms}
-    # truth.json holds full 個人番号 (synthetic, but handled like real ones): 0600
+    return write_truth(out, seed, GENERATOR_VERSION, documents, truth_forms)
+
+
+def truth_record(fc: Any, source: str, page: int, slot: int, variant: str, placement: dict[str, Any],
+                 where: dict[int, str]) -> dict[str, Any]:
+    """The truth.json entry of one placed form; ``where`` maps forms already placed to their keys (for duplicates)."""
+    where[id(fc)] = f"{source}#p{page}s{slot}"
+    dup_of = getattr(fc, "_duplicate_of", None)
+    if dup_of is not None:
+        fc.errors[0]["corrected"] = f"withdraw: duplicate of {where.get(id(dup_of), 'an earlier form')}"
+    t = fc.truth()
+    return {
+        "source": source, "page": page, "slot": slot, "form": "salary_report", "tax_year": fc.tax_year,
+        "variant": variant, "fields": t["fields"], "errors": t["errors"], "oddities": t["oddities"],
+        "needs_correction": t["needs_correction"], "layout_version": "2019" if fc.tax_year == 2019 else "2020",
+        "placement": placement,
+    }
+
+
+def write_truth(out: Path, seed: int, generator: str, documents: list[dict[str, Any]],
+                forms: list[dict[str, Any]]) -> Path:
+    """Write truth.json atomically; it holds full 個人番号 (synthetic, but handled like real ones), so 0600."""
+    truth = {"seed": seed, "generator": generator, "n_forms": len(forms), "documents": documents, "forms": forms}
     return atomic_write(out / "truth.json", json.dumps(truth, ensure_ascii=False, indent=1) + "\n", mode=PRIVATE)

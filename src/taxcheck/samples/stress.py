@@ -18,7 +18,6 @@ truth.json has the schema of ``generate`` (variant names ``stress_<primary quirk
 from __future__ import annotations
 
 import io
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,16 @@ from taxcheck.forms import salary_layout
 from taxcheck.samples import content as C
 from taxcheck.samples import foreign, quirks
 from taxcheck.samples.degrade import encode, rasterise, save_tiff
-from taxcheck.samples.generate import A4_MM, FORM_MM, GENERATOR_VERSION, _clean, _image_pdf, make_forms
+from taxcheck.samples.generate import (
+    A4_MM,
+    FORM_MM,
+    GENERATOR_VERSION,
+    _clean,
+    _image_pdf,
+    make_forms,
+    truth_record,
+    write_truth,
+)
 from taxcheck.samples.render import A4_PT, Ink, draw_form, new_canvas
 
 STRESS_QUIRKS = ("foreign", "foreign_pdf", "binding_shadow", "faded_toner", "punch_staple", "recycled_paper", "moire",
@@ -185,21 +193,5 @@ def generate_stress(out: Path, n: int, seed: int) -> Path:
         documents.append({"file": name, "pages": 1, "variant": variant, "broken": None, "forms": len(forms),
                           "render": details})
         for slot_no, (fc, slot) in enumerate(zip(forms, placed), start=1):
-            where[id(fc)] = f"{name}#p1s{slot_no}"
-            dup_of = getattr(fc, "_duplicate_of", None)
-            if dup_of is not None:
-                fc.errors[0]["corrected"] = f"withdraw: duplicate of {where.get(id(dup_of), 'an earlier form')}"
-            t = fc.truth()
-            truth_forms.append({
-                "source": name, "page": 1, "slot": slot_no, "form": "salary_report", "tax_year": fc.tax_year,
-                "variant": variant, "fields": t["fields"], "errors": t["errors"], "oddities": t["oddities"],
-                "needs_correction": t["needs_correction"], "layout_version": "2019" if fc.tax_year == 2019 else "2020",
-                "placement": slot,
-            })
-    truth = {"seed": seed, "generator": GENERATOR_VERSION + " stress", "n_forms": len(truth_forms),
-             "documents": documents, "forms": truth_forms}
-    path = out / "truth.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+            truth_forms.append(truth_record(fc, name, 1, slot_no, variant, slot, where))
+    return write_truth(out, seed, GENERATOR_VERSION + " stress", documents, truth_forms)

@@ -187,7 +187,7 @@ def nightly(inbox: str = "inbox", out: str = "out", store_url: str | None = None
     label = day or today()
     out_day = str((Path(out) / label).resolve())
     url = store_url or default_url(out)
-    pipeline.check_environment(out_day)
+    pipeline.check_environment(out_day, inbox)
     scorer = pipeline.scorer_for(model_dir)
     plan = find_new_files(str(Path(inbox).resolve()), url, out_day, truth)
     run_id = start_run(url, label, str(inbox), out_day, pipeline.model_version(scorer))

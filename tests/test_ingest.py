@@ -149,3 +149,25 @@ def test_read_document_never_raises_on_garbage(tmp_path):
     p.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20 + b"\n%%EOF\n")
     res = read_document(p, tmp_path)
     assert res.forms == [] and res.quarantined is not None
+
+
+def test_page_that_crashes_marks_the_file_for_retry_naming_the_page(tmp_path, monkeypatch):
+    """issue: a crash on one page of a multi-page file used to drop that page's forms silently.
+
+    The crash is injected (a mock is the only way to cause an unexpected reader fault); the file is real.
+    """
+    import taxcheck.extract.document as document
+
+    p = tmp_path / "two.tif"
+    _page_image().save(p, save_all=True, append_images=[_page_image()], dpi=(200, 200))
+    real = document.prepare_page
+
+    def crash_on_page_2(page, *args, **kwargs):
+        if page.page_no == 2:
+            raise RuntimeError("simulated reader fault")
+        return real(page, *args, **kwargs)
+
+    monkeypatch.setattr(document, "prepare_page", crash_on_page_2)
+    res = read_document(p, tmp_path)
+    assert res.quarantined is not None and res.quarantined.code == "read_error"
+    assert "2ページ目" in res.quarantined.reason and "1ページ目" not in res.quarantined.reason

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from taxcheck.forms import result_columns
-from taxcheck.pipeline import InputFile, discover, plan, run_batch, safe_error
+from taxcheck.pipeline import InputFile, discover, mask_digits, plan, run_batch, safe_error, unreadable_id
 from taxcheck.store import document_statuses, forms_for_run, open_store, run_stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +147,21 @@ def test_batch_that_cannot_run_exits_non_zero(tmp_path, born_digital_pdfs):
     assert res.returncode == 2 and "tesseract" in res.stderr
 
 
+def test_missing_input_folder_is_an_error_not_an_empty_night(tmp_path):
+    """A mistyped or unmounted inbox must not pass for "no forms today" (CLI and library, which the flow uses)."""
+    from typer.testing import CliRunner
+
+    from taxcheck.cli import app
+    from taxcheck.pipeline import BatchError
+
+    res = CliRunner().invoke(app, ["run", "--input", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "nope" in res.output and "Traceback" not in res.output
+    with pytest.raises(BatchError, match="input folder not found"):
+        run_batch(tmp_path / "nope", tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "results.csv").exists()
+
+
 def test_plan_skips_done_and_retries_failed(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.pdf").write_bytes(b"one")
@@ -164,9 +179,51 @@ def test_plan_skips_done_and_retries_failed(tmp_path):
     assert moved.done == [] and moved.duplicates[0][1] == "a/x.pdf"
 
 
+def test_file_the_reader_cannot_read_is_failed_with_a_reason_and_retried(tmp_path):
+    """A file gone between discovery and reading (or any crash while reading) is not a verdict on the file:
+    it is recorded as failed, shown in quarantine.csv with a reason, and read again by the next run."""
+    from taxcheck.pipeline import Settings, process_file, save_outcome, write_outputs
+
+    (tmp_path / "in").mkdir()
+    gone = InputFile(str(tmp_path / "in" / "gone.pdf"), "gone.pdf", "0" * 64, 10)
+    outcome = process_file(gone, Settings(str(tmp_path / "in"), str(tmp_path / "out")))
+    assert outcome.status == "failed" and outcome.reason
+    store = open_store(tmp_path / "out" / "taxcheck.db")
+    try:
+        save_outcome(store, outcome, None)
+        assert [f.source for f in plan([gone], document_statuses(store)).todo] == ["gone.pdf"]
+        write_outputs(store, tmp_path / "out", [gone.sha256])
+    finally:
+        store.close()
+    q = _csv(tmp_path / "out" / "quarantine.csv")
+    assert [(r["source"], r["reason"] == outcome.reason) for r in q] == [("gone.pdf", True)]
+
+
+def test_files_that_cannot_be_hashed_keep_apart_and_fit_the_store():
+    a, b = unreadable_id("a/scan.pdf"), unreadable_id("b/scan.pdf")
+    assert a != b and len(a) == len(b) == 64  # documents.sha256 is String(64): PostgreSQL enforces it
+    assert plan([InputFile("/a", "a/scan.pdf", a, 0), InputFile("/b", "b/scan.pdf", b, 0)], {}).duplicates == []
+
+
+def test_unexpected_cli_error_exits_1_with_the_message_masked(tmp_path):
+    """A corrupt file or a bug: where it happened is shown, the message (which may quote a value) is masked."""
+    from typer.testing import CliRunner
+
+    from taxcheck.cli import app
+
+    (tmp_path / "results.csv").write_text("source,page,slot\na.pdf,621498320257x,1\n", encoding="utf-8")
+    (tmp_path / "truth.json").write_text('{"forms": [{"source": "a.pdf", "page": 1, "slot": 1, "fields": {}}]}',
+                                         encoding="utf-8")
+    res = CliRunner().invoke(app, ["evaluate", "--results", str(tmp_path / "results.csv"),
+                                   "--truth", str(tmp_path / "truth.json")])
+    assert res.exit_code == 1 and "unexpected error: ValueError" in res.output
+    assert "621498320257" not in res.output and "********0257" in res.output and "evaluate.py" in res.output
+
+
 def test_error_messages_lose_personal_numbers():
     msg = safe_error(ValueError("invalid literal for int(): '621498320257'"))
     assert "621498320257" not in msg and msg.endswith("0257'") and msg.startswith("ValueError")
+    assert mask_digits("scans/621498320257.pdf#p1s1") == "scans/********0257.pdf#p1s1"  # file names in log lines
 
 
 @pytest.mark.postgres

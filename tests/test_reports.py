@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openpyxl import load_workbook
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from reportfactory import (
     BOXES,
+    FONT,
     MY_NUMBER_A,
     MY_NUMBER_B,
     PAYER_PERSONAL,
@@ -24,8 +25,8 @@ from reportfactory import (
     store_row,
 )
 
-from taxcheck.records import Decision
-from taxcheck.report.crops import crop_boxes
+from taxcheck.records import BBox, Decision, FieldValue
+from taxcheck.report.crops import MARGIN_FRACTION, MARGIN_PX, PERSONAL_PAD_PX, crop_boxes
 from taxcheck.report.exceptions import (
     COLUMNS,
     SHEET_ROWS,
@@ -92,11 +93,31 @@ def test_crops_are_0600_with_margin_and_never_of_my_number(tmp_path):
     assert (img < 100).sum() > 50  # the printed amount is in it
 
 
+def test_crop_of_a_box_next_to_the_my_number_box_does_not_show_its_digits(tmp_path):
+    """The margin of a neighbour's crop reaches into the 個人番号 box: those pixels come out white."""
+    mine = BOXES["recipient_my_number"][0]
+    below = BBox(mine.x0, mine.y1 + 2, mine.x1, mine.y1 + 32)  # like the フリガナ line right under it
+    form = make_form(1, "山田 太郎", MY_NUMBER_A)
+    form.fields["recipient_kana"] = FieldValue("recipient_kana", "ヤマダ タロウ", "ヤマダ タロウ", 0.95, below)
+    image = Image.fromarray(page_image())
+    ImageDraw.Draw(image).text((below.x0 + 6, below.y0 + 4), "ヤマダ タロウ", fill="black",
+                               font=ImageFont.truetype(FONT, 20))
+    path = Path(crop_boxes(np.asarray(image), form, ["recipient_kana"], tmp_path)["recipient_kana"])
+    img = np.asarray(Image.open(path).convert("L"))
+    top = int(below.y0 - (MARGIN_PX + MARGIN_FRACTION * below.height))  # the crop's first page row
+    assert top < mine.y1 - 10  # the margin does reach into the 個人番号 box ...
+    rows_in_mine = img[: int(mine.y1) + PERSONAL_PAD_PX - top]
+    assert (rows_in_mine < 200).sum() == 0  # ... and shows none of its ink there
+    assert (img[int(below.y0) - top:] < 100).sum() > 50  # the フリガナ itself is in the crop
+
+
 def test_exception_reports_csv_xlsx_html(tmp_path):
     rows = _rows(tmp_path)
     out = tmp_path / "out"
     paths = write_exception_reports(rows, out)
     assert set(paths) == {"csv", "xlsx", "html"}
+    for path in paths.values():  # names, amounts and crops: private like results.csv
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
     # CSV: BOM, Japanese header, flagged forms only, always-error form first although its risk is lower
     raw = paths["csv"].read_bytes()

@@ -164,6 +164,17 @@ def test_not_an_exception_report(tmp_path):
         import_review(tmp_path / "other.xlsx", f"sqlite:///{tmp_path / 'x.db'}")
 
 
+def test_cli_refuses_a_file_that_is_no_workbook_in_one_line(tmp_path):
+    """A CSV saved under .xlsx (or any non-zip file): one clear line and exit 2, no traceback."""
+    from taxcheck.cli import app
+
+    fake = tmp_path / "exceptions.xlsx"
+    fake.write_text("氏名,判断\n山田 太郎,修正不要\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["review", "import", str(fake), "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "xlsx" in res.output and len(res.output.strip().splitlines()) == 1
+
+
 @pytest.mark.postgres
 def test_review_import_on_postgres(pg_url, tmp_path):
     url, xlsx, (a, b, c) = _make_report(pg_url, tmp_path)

@@ -190,6 +190,13 @@ def test_documents_have_the_pages_truth_says(batch):
         assert len(on_doc) == doc["forms"] and {f["page"] for f in on_doc} == set(range(1, pages + 1))
 
 
+def test_documents_and_truth_are_private(batch):
+    """They print and hold full 個人番号 (synthetic, but handled like the real thing): mode 0600."""
+    out, truth = batch
+    for name in ["truth.json"] + [d["file"] for d in truth["documents"]]:
+        assert (out / name).stat().st_mode & 0o777 == 0o600, name
+
+
 def test_broken_files_are_listed_with_their_quarantine_code(batch):
     out, truth = batch
     broken = {d["broken"]: out / d["file"] for d in truth["documents"] if d["broken"]}

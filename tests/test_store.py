@@ -111,3 +111,16 @@ def test_unknown_status_is_refused(tmp_path):
     store = open_store(tmp_path / "s.db")
     with pytest.raises(StoreError):
         save_document(store, sha256="c" * 64, source="x", status="maybe", run_id=None)
+
+
+def test_store_errors_do_not_quote_statement_parameters(tmp_path):
+    """A failed statement's error (shown in tracebacks and flow logs) must not carry the values it wrote."""
+    from sqlalchemy import text
+
+    store = open_store(tmp_path / "s.db")
+    try:
+        with pytest.raises(Exception) as info, store.engine.begin() as conn:
+            conn.execute(text("insert into no_such_table values (:v)"), {"v": "621498320257"})
+        assert "no_such_table" in str(info.value) and "621498320257" not in str(info.value)
+    finally:
+        store.close()

@@ -35,6 +35,9 @@ HASH_BLOCK_BYTES = 1 << 20
 MAX_ERROR_CHARS = 300
 CROPS_DIR = "crops"
 DONE_STATUSES = ("done", "quarantined")  # a rerun skips these; "failed" is retried
+# Quarantine codes of the reader that say "it crashed", not "the file is bad": the file is recorded as
+# failed (in quarantine.csv with the reason, and read again next run: the cause may be passing, or fixed).
+RETRY_CODES = ("read_error",)
 
 
 class BatchError(RuntimeError):
@@ -106,6 +109,13 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def unreadable_id(source: str) -> str:
+    """The store identity of a file that could not be hashed: per path (two unreadable files never pass for
+    duplicates), 64 characters like a sha256 (the store's column), and never equal to a real content hash."""
+    prefix = "unreadable:"
+    return prefix + hashlib.sha256(source.encode("utf-8")).hexdigest()[: 64 - len(prefix)]
+
+
 def discover(input_dir: str | Path, exclude: Sequence[str | Path] = ()) -> list[InputFile]:
     """Every regular file under ``input_dir`` (recursively, sorted), with its content hash.
 
@@ -124,9 +134,10 @@ def discover(input_dir: str | Path, exclude: Sequence[str | Path] = ()) -> list[
                 continue
             try:
                 found.append(InputFile(str(p), p.relative_to(root).as_posix(), sha256_file(p), p.stat().st_size))
-            except OSError as exc:  # vanished or unreadable: quarantined by the reader later
-                found.append(InputFile(str(p), p.relative_to(root).as_posix(), "unreadable:" + p.name, 0))
-                log.warning("cannot hash %s: %s", p.relative_to(root).as_posix(), type(exc).__name__)
+            except OSError as exc:  # vanished or unreadable: recorded as failed by the reader later
+                source = p.relative_to(root).as_posix()
+                found.append(InputFile(str(p), source, unreadable_id(source), 0))
+                log.warning("cannot hash %s: %s", mask_digits(p.relative_to(root).as_posix()), type(exc).__name__)
     found.sort(key=lambda f: f.source)
     return found
 
@@ -164,10 +175,14 @@ def chunked(items: Sequence, size: int) -> list[list]:
 # ---------------------------------------------------------------------------------------------- process
 
 
+def mask_digits(text: object) -> str:
+    """``text`` with every run of 8+ digits (spaces, hyphens between) masked but its last 4 characters."""
+    return re.sub(r"\d[\d\- ]{6,}\d", lambda m: "*" * max(0, len(m.group(0)) - 4) + m.group(0)[-4:], str(text))
+
+
 def safe_error(exc: BaseException) -> str:
     """Exception type and message with long digit runs masked (a message may quote a 個人番号)."""
-    msg = re.sub(r"\d[\d\- ]{6,}\d", lambda m: "*" * max(0, len(m.group(0)) - 4) + m.group(0)[-4:], str(exc))
-    return f"{type(exc).__name__}: {msg}"[:MAX_ERROR_CHARS]
+    return f"{type(exc).__name__}: {mask_digits(exc)}"[:MAX_ERROR_CHARS]
 
 
 _SCORERS: dict[str | None, Any] = {}
@@ -245,7 +260,7 @@ def _late_crops(form: Form, findings: Sequence[Finding], decision: Decision, cro
         image = page_image(Path(input_dir) / form.source, input_dir, form)
         return {**crops, **_crops(form, findings, decision, image, out_dir)}
     except Exception as exc:  # noqa: BLE001 - a crop is a nicety; the row still goes out
-        log.warning("late crop failed for %s: %s", form.key, type(exc).__name__)
+        log.warning("late crop failed for %s: %s", mask_digits(form.key), type(exc).__name__)
         return crops
 
 
@@ -268,7 +283,8 @@ def process_file(f: InputFile, settings: Settings) -> FileOutcome:
         n_pages = len(doc.pages or [])
         if doc.quarantined is not None or not doc.forms:
             q = doc.quarantined
-            return FileOutcome(f.sha256, f.source, "quarantined", pages=n_pages,
+            status = "failed" if q is not None and q.code in RETRY_CODES else "quarantined"
+            return FileOutcome(f.sha256, f.source, status, pages=n_pages,
                                code=q.code if q else "no_form",
                                reason=q.reason if q else "給与支払報告書が見つかりませんでした。",
                                seconds=time.perf_counter() - t0, timings=timings)
@@ -290,7 +306,7 @@ def process_file(f: InputFile, settings: Settings) -> FileOutcome:
                     image = getattr(pages.get(form.page), "image", None)
                     crops = _crops(form, a.findings, a.decision, image, settings.out_dir)
                 except Exception as exc:  # noqa: BLE001 - a crop is a nicety; the row still goes out
-                    log.warning("crop failed for %s: %s", form.key, type(exc).__name__)
+                    log.warning("crop failed for %s: %s", mask_digits(form.key), type(exc).__name__)
             rows.append(form_row(form, a.findings, a.decision, crops, version))
         timings["crops"] = time.perf_counter() - t2
         return FileOutcome(f.sha256, f.source, "done", rows, pages=n_pages, seconds=time.perf_counter() - t0,
@@ -517,7 +533,10 @@ def write_outputs(store, out_dir: str | Path, shas: Sequence[str], *, duplicates
             m["accuracy"] = accuracy
         except Exception as exc:  # noqa: BLE001
             m["accuracy"] = {"error": safe_error(exc)}
-        m["flags"] = flag_scores(rows, truth, [q["source"] for q in quarantine])
+        try:
+            m["flags"] = flag_scores(rows, truth, [q["source"] for q in quarantine])
+        except Exception as exc:  # noqa: BLE001 - a bad truth file must not lose the run's outputs
+            m["flags"] = {"error": safe_error(exc)}
     m.setdefault("timings", {})["write_outputs"] = round(time.perf_counter() - t0, 3)
     paths["metrics"] = write_json(m, out / "metrics.json")
     return {"paths": paths, "metrics": m}
@@ -526,8 +545,14 @@ def write_outputs(store, out_dir: str | Path, shas: Sequence[str], *, duplicates
 # ---------------------------------------------------------------------------------------------- run_batch
 
 
-def check_environment(out_dir: str | Path) -> None:
-    """Fail fast, before any file is touched, when the batch cannot run at all."""
+def check_environment(out_dir: str | Path, input_dir: str | Path | None = None) -> None:
+    """Fail fast, before any file is touched, when the batch cannot run at all.
+
+    A missing input folder is an error, not an empty night: a mistyped or unmounted inbox must not
+    pass for "no forms today".
+    """
+    if input_dir is not None and not Path(input_dir).is_dir():
+        raise BatchError(f"入力フォルダがありません: {input_dir} (input folder not found)")
     if shutil.which("tesseract") is None:
         raise BatchError("tesseract が見つかりません（scripts/setup.sh で導入してください）: OCR engine missing")
     out = Path(out_dir)
@@ -564,7 +589,8 @@ class RunSummary:
         ]
         if m.get("flags"):
             f = m["flags"]
-            lines.append(f"flags vs truth: precision {f['precision']}, recall {f['recall']}")
+            lines.append(f"flags vs truth: {f['error']}" if "error" in f
+                         else f"flags vs truth: precision {f['precision']}, recall {f['recall']}")
         lines.append(f"outputs in {self.out_dir} (store {self.store})")
         return "\n".join(lines)
 
@@ -587,7 +613,7 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, model_dir: str | Path 
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out = Path(out_dir).resolve()
-    check_environment(out)
+    check_environment(out, input_dir)
     url = store_url or default_url(out)
     store = open_store(url)
     try:

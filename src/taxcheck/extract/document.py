@@ -76,6 +76,7 @@ def read_document(path: Path, root: Path, year_hint: int | None = None, *,
     engine = engine or get_engine()
     settings = settings or ReadSettings()
     layout = load_layout()
+    failed: list[int] = []
     for page in ingested.pages:
         t1 = time.perf_counter()
         try:
@@ -85,9 +86,14 @@ def read_document(path: Path, root: Path, year_hint: int | None = None, *,
         except OcrUnavailable:
             raise
         except Exception as e:  # noqa: BLE001 - one bad page must not stop the batch
-            log.warning("%s p%d: could not be read (%s)", page.source, page.page_no, type(e).__name__)
+            log.warning("page %d of a document could not be read (%s)", page.page_no, type(e).__name__)
             result.pages.append(page)
+            failed.append(page.page_no)
         result.timings[f"page{page.page_no}"] = time.perf_counter() - t1
-    if not result.forms:
+    if failed:  # never lose a page silently: the whole file is retried by the next run (code read_error)
+        pages = "・".join(str(n) for n in failed)
+        result.quarantined = Quarantined(
+            result.source, f"{pages}ページ目を読み取れませんでした。{QUARANTINE_REASONS['read_error']}", "read_error")
+    elif not result.forms:
         result.quarantined = Quarantined(result.source, QUARANTINE_REASONS["no_form_found"], "no_form_found")
     return result

@@ -74,7 +74,7 @@ def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int |
         forms = locate_forms(lines, layout, page.dpi, year_hint)
         if forms:
             return PreparedPage(page, remove_rules(dropout_red(page.image)), lines, forms)
-        log.info("%s p%d: text layer holds no form title; OCR instead", page.source, page.page_no)
+        log.info("page %d: text layer holds no form title; OCR instead", page.page_no)
     tried: list[int] = []
     best = _attempt(page, page.image, 0, engine, layout, year_hint, settings)
     tried.append(0)

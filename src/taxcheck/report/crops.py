@@ -3,6 +3,9 @@
 Crops are cut from the upright page image (the coordinates of ``FieldValue.bbox``) with a margin.
 The 個人番号 box is never cropped: its pixels would show all 12 digits, and the report shows the
 masked value ("********1234") instead. A 12-digit 支払者番号 is a 個人番号 as well and is treated alike.
+The margin of a neighbouring box's crop can reach into the 個人番号 box (the フリガナ line sits right
+under it), so the 個人番号 boxes are painted white on the page before any crop is cut (a box misread
+onto the 個人番号 line then shows white, never the digits).
 Files are written with mode 0600 (they show names and amounts).
 """
 
@@ -14,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from taxcheck.records import Form
 from taxcheck.report.privacy import is_personal_number_column
@@ -23,6 +26,7 @@ MARGIN_PX = 12  # fixed margin around the box, in page pixels
 MARGIN_FRACTION = 0.25  # plus this share of the box height, so neighbouring print stays in view
 MAX_CROP_WIDTH_PX = 900  # wider crops are scaled down (a whole address line is enough)
 FILE_MODE = 0o600
+PERSONAL_PAD_PX = 3  # painted around a 個人番号 box: its bbox is the ink's, tight around the digits
 
 
 def crop_name(form_key: str, column: str) -> str:
@@ -49,6 +53,20 @@ def _write_png(img: Image.Image, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _without_personal_numbers(page: Image.Image, form: Form) -> Image.Image:
+    """A copy of ``page`` with every 個人番号 box of ``form`` painted white (``page`` itself when none has a box)."""
+    boxes = [fv.bbox for col, fv in form.fields.items()
+             if fv.bbox is not None and is_personal_number_column(col, fv.value or fv.raw)]
+    if not boxes:
+        return page
+    page = page.copy()
+    draw = ImageDraw.Draw(page)
+    for b in boxes:
+        draw.rectangle((b.x0 - PERSONAL_PAD_PX, b.y0 - PERSONAL_PAD_PX, b.x1 + PERSONAL_PAD_PX, b.y1 + PERSONAL_PAD_PX),
+                       fill="white")
+    return page
+
+
 def crop_boxes(
     image: np.ndarray | Image.Image,
     form: Form,
@@ -61,7 +79,7 @@ def crop_boxes(
     upright page image (RGB array or PIL image) the form's boxes were measured on.
     """
     out = Path(out_dir)
-    page = _as_pil(image)
+    page = _without_personal_numbers(_as_pil(image), form)
     width, height = page.size
     crops: dict[str, str] = {}
     for column in dict.fromkeys(columns):  # unique, in order

@@ -303,8 +303,17 @@ def _table(rows: Sequence[ExceptionRow], crop_base: Path | None = None) -> list[
 # ----------------------------------------------------------------------------------- writers
 
 
+REPORT_FILE_MODE = 0o600  # the reports show names and amounts (and embed the 0600 crops), like results.csv
+
+
 def _atomic_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")
+    """The temporary name a report is written to before ``os.replace``, created empty with mode 0600
+    (writers that open it again keep that mode, so the renamed report has it whatever the umask)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, REPORT_FILE_MODE)
+    os.close(fd)
+    os.chmod(tmp, REPORT_FILE_MODE)
+    return tmp
 
 
 def _formula_like(value: object) -> bool:

@@ -201,10 +201,17 @@ def import_review(xlsx_path: str | Path, store_url, reviewer: str | None = None)
     The reviewer of a row is its 担当者 cell, else the 担当者 of the 情報 sheet, else ``reviewer``,
     else the workbook's last-modified-by property.
     """
+    import zipfile
+
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     path = Path(xlsx_path)
-    wb = load_workbook(path, data_only=True)
+    try:
+        wb = load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError) as exc:
+        raise ReviewFormatError(f"Excel ファイル（.xlsx）として開けません / not an xlsx workbook: {path.name} "
+                                f"({type(exc).__name__})") from None
     if SHEET_ROWS not in wb.sheetnames:
         raise ReviewFormatError(f"シート「{SHEET_ROWS}」がありません / sheet {SHEET_ROWS!r} not found in {path.name}")
     ws = wb[SHEET_ROWS]

@@ -324,7 +324,7 @@ def generate(out: Path, n: int, seed: int) -> Path:
     for doc_no, (kind, pages) in enumerate(_plan(rng, groups), start=1):
         data, placed, details = _render_document(rng, kind, pages)
         name = f"{doc_no:03d}_{kind.name}.{EXT[kind.container]}"
-        (out / name).write_bytes(data)
+        atomic_write(out / name, data, PRIVATE)  # the documents print full 個人番号
         documents.append({"file": name, "pages": len(pages), "variant": kind.name, "broken": None,
                           "forms": sum(map(len, pages)), "render": details})
         for page_no, (page_forms, slots) in enumerate(zip(pages, placed), start=1):
@@ -333,7 +333,7 @@ def generate(out: Path, n: int, seed: int) -> Path:
                 truth_forms.append(truth_record(fc, name, page_no, slot_no, kind.name, placement, where))
     (out / "misc").mkdir(exist_ok=True)
     for name, data, code, npages in _broken_files(rng, groups[0]):
-        (out / name).write_bytes(data)
+        atomic_write(out / name, data, PRIVATE)  # the documents print full 個人番号
         documents.append({"file": name, "pages": npages, "variant": "broken", "broken": code, "forms": 0})
     return write_truth(out, seed, GENERATOR_VERSION, documents, truth_forms)
 

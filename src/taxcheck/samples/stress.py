@@ -27,6 +27,7 @@ from PIL import Image
 from reportlab.lib.units import mm
 
 from taxcheck.forms import salary_layout
+from taxcheck.outputs import PRIVATE, atomic_write
 from taxcheck.samples import content as C
 from taxcheck.samples import foreign, quirks
 from taxcheck.samples.degrade import encode, rasterise, save_tiff
@@ -40,7 +41,7 @@ from taxcheck.samples.generate import (
     truth_record,
     write_truth,
 )
-from taxcheck.samples.render import A4_PT, Ink, draw_form, new_canvas
+from taxcheck.samples.render import Ink, draw_form, new_canvas
 
 STRESS_QUIRKS = ("foreign", "foreign_pdf", "binding_shadow", "faded_toner", "punch_staple", "recycled_paper", "moire",
                  "xy_scale", "skew", "dpi150", "crumple", "handwriting", "four_up")
@@ -189,7 +190,7 @@ def generate_stress(out: Path, n: int, seed: int) -> Path:
         data, container, placed, details = _render(rng, names, forms)
         variant = f"stress_{names[0]}"
         name = f"{doc_no:03d}_{variant}.{EXT[container]}"
-        (out / name).write_bytes(data)
+        atomic_write(out / name, data, PRIVATE)  # the documents print full 個人番号
         documents.append({"file": name, "pages": 1, "variant": variant, "broken": None, "forms": len(forms),
                           "render": details})
         for slot_no, (fc, slot) in enumerate(zip(forms, placed), start=1):

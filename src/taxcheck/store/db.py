@@ -2,8 +2,10 @@
 
 A plain path or a ``sqlite:///`` URL gives a SQLite file created with mode 0600 before SQLite
 touches it (it holds full 個人番号); WAL mode and a busy timeout let the flow's parallel chunk
-tasks write to one file. Tables are created on first open (``metadata.create_all`` is a no-op
-when they exist), so a fresh out dir or a fresh database needs no migration step.
+tasks write to one file. Engines hide statement parameters in their errors and logs (a failed
+insert would otherwise quote the form's fields, 個人番号 included, into a traceback). Tables are
+created on first open (``metadata.create_all`` is a no-op when they exist), so a fresh out dir or
+a fresh database needs no migration step.
 """
 
 from __future__ import annotations
@@ -94,10 +96,10 @@ def open_store(url: str | os.PathLike | Store) -> Store:
         raise StoreError("store URL is not a valid SQLAlchemy URL") from exc
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed.database or "")
-        engine = create_engine(s, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = create_engine(s, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(s, pool_pre_ping=True)
+        engine = create_engine(s, pool_pre_ping=True, hide_parameters=True)
     try:
         metadata.create_all(engine)
     except Exception as exc:

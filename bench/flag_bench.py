@@ -77,6 +77,25 @@ def per_kind(flagged: np.ndarray, y: np.ndarray, truth: list[dict]) -> tuple[dic
     return recall, false_flag
 
 
+def operating_points(risk: np.ndarray, y: np.ndarray, always: np.ndarray) -> list[dict]:
+    """Recall and flag rate at other thresholds (the always-error rules flag whatever the threshold)."""
+    points = []
+    for target in (0.90, 0.95, 0.97, 0.99):
+        pos = np.sort(risk[(y == 1) & ~always])[::-1]
+        need = int(np.ceil(target * y.sum())) - int(((y == 1) & always).sum())
+        thr = float(pos[need - 1]) - 1e-12 if 0 < need <= len(pos) else 1.0
+        flagged = always | (risk > thr)
+        points.append({"target_recall": target, "threshold": thr, **rates(flagged, y)})
+    for budget in (0.30, 0.50):
+        order = np.argsort(-risk[~always])
+        k = max(0, int(budget * len(y)) - int(always.sum()))
+        flagged = always.copy()
+        idx = np.flatnonzero(~always)[order[:k]]
+        flagged[idx] = True
+        points.append({"flag_budget": budget, **rates(flagged, y)})
+    return points
+
+
 def reliability_plot(y: np.ndarray, risk: np.ndarray, threshold: float, path: Path) -> dict:
     import matplotlib
 
@@ -156,6 +175,7 @@ def main() -> int:
     out = Path(args.out)
     calib = reliability_plot(y, risk, scorer.threshold, out.with_suffix(".png"))
     misread_only = batch.misread & np.array([not (t or {}).get("needs_correction") for t in batch.truth])
+    content = np.array([bool((t or {}).get("needs_correction")) for t in batch.truth]).astype(int)
     report = {
         "run_dir": str(run_dir),
         "model_dir": str(args.model),
@@ -169,6 +189,8 @@ def main() -> int:
         "model": model_rates,
         "recall_misread_only": float(flagged[misread_only].mean()) if misread_only.any() else None,
         "end_to_end_recall_incl_forms_not_found": float(end_to_end),
+        "content_errors_only": rates(flagged, content),
+        "operating_points": operating_points(risk, y, batch.always),
         "rules_alone": rates(rules, y),
         "always_error_alone": rates(batch.always, y),
         "dummy_prior": rates(dummy_flag, y),
@@ -217,7 +239,17 @@ def to_markdown(r: dict, png: str) -> str:
         f"| DummyClassifier (prior) at target recall | {_pct(du['recall'])} | {_pct(du['flag_rate'])} | {_pct(du['precision'])} |",
         "",
         f"End-to-end recall counting forms the pipeline never found as missed: {_pct(r['end_to_end_recall_incl_forms_not_found'])}. "
-        f"Recall on misread-only forms: {_pct(r['recall_misread_only'])}.",
+        f"Recall on misread-only forms: {_pct(r['recall_misread_only'])}. Counting only the generator's content errors "
+        f"(not misreads) as needing correction: recall {_pct(r['content_errors_only']['recall'])}, precision "
+        f"{_pct(r['content_errors_only']['precision'])}.",
+        "",
+        "## Other operating points of the same model",
+        "",
+        "| operating point | threshold | recall | flag rate | precision |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {'recall ≥ ' + _pct(p['target_recall']) if 'target_recall' in p else 'flag budget ' + _pct(p['flag_budget'])} "
+          f"| {p.get('threshold', float('nan')):.4f} | {_pct(p['recall'])} | {_pct(p['flag_rate'])} | {_pct(p['precision'])} |"
+          for p in r["operating_points"]],
         "",
         f"ROC-AUC {r['roc_auc'] or 0:.4f} (dummy 0.5) · PR-AUC {r['pr_auc'] or 0:.4f} (dummy {r['dummy_pr_auc']:.4f}) · "
         f"Brier {r['brier']:.4f}",

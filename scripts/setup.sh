@@ -7,7 +7,7 @@ APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-osd fonts-ipafont-go
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "taxcheck setup: installing ${missing[*]}" >&2

@@ -309,15 +309,20 @@ def _clean(out: Path) -> None:
             p.unlink()
 
 
-def generate(out: Path, n: int, seed: int) -> Path:
-    """Write ``n`` forms in documents of every variant (plus broken files) to ``out``; returns truth.json's path."""
+def begin(out: Path, n: int, seed: int) -> tuple[Path, random.Random, list]:
+    """Shared start of a generator run: check ``n``, empty ``out`` of a previous run's files, draw the forms."""
     if n < 1:
         raise ValueError("n must be at least 1")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _clean(out)
     rng = random.Random(seed)
-    groups = make_forms(rng, n)
+    return out, rng, make_forms(rng, n)
+
+
+def generate(out: Path, n: int, seed: int) -> Path:
+    """Write ``n`` forms in documents of every variant (plus broken files) to ``out``; returns truth.json's path."""
+    out, rng, groups = begin(out, n, seed)
     documents: list[dict[str, Any]] = []
     truth_forms: list[dict[str, Any]] = []
     where: dict[int, str] = {}

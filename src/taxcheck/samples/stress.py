@@ -35,9 +35,8 @@ from taxcheck.samples.generate import (
     A4_MM,
     FORM_MM,
     GENERATOR_VERSION,
-    _clean,
+    begin,
     _image_pdf,
-    make_forms,
     truth_record,
     write_truth,
 )
@@ -176,13 +175,7 @@ def _render(rng: random.Random, names: list[str], forms: list[C.FormContent]) ->
 
 def generate_stress(out: Path, n: int, seed: int) -> Path:
     """Write ``n`` forms in stress documents (every quirk at least once when ``n`` allows) and truth.json."""
-    if n < 1:
-        raise ValueError("n must be at least 1")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _clean(out)
-    rng = random.Random(seed)
-    groups = make_forms(rng, n)
+    out, rng, groups = begin(out, n, seed)
     documents: list[dict[str, Any]] = []
     truth_forms: list[dict[str, Any]] = []
     where: dict[int, str] = {}

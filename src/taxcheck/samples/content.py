@@ -506,6 +506,11 @@ def applicable_errors(fc: FormContent) -> list[str]:
     return codes
 
 
+# Error codes that leave a required box blank, and the box they empty.
+BLANKED_BY = {"my_number_missing": "recipient_my_number", "kana_missing": "recipient_kana",
+              "address_missing": "recipient_address"}
+
+
 def inject_error(rng: random.Random, fc: FormContent, code: str) -> bool:
     """Change ``fc`` so that it carries error ``code``; False when the code cannot apply to this form."""
     f = fc.fields
@@ -555,28 +560,21 @@ def inject_error(rng: random.Random, fc: FormContent, code: str) -> bool:
         _err(fc, code, "withholding_tax", str(true))
         f["withholding_tax"] = str(wrong)
         return True
+    if code in BLANKED_BY:  # a required box left empty: the printed value becomes ""
+        column = BLANKED_BY[code]
+        _err(fc, code, column, f[column])
+        f[column] = ""
+        return True
     if code == "my_number_check_digit":
         true = f["recipient_my_number"]
         _err(fc, code, "recipient_my_number", true)
         f["recipient_my_number"] = _alter_digit(rng, true, range(0, 11), checkdigits.is_valid_my_number)
-        return True
-    if code == "my_number_missing":
-        _err(fc, code, "recipient_my_number", f["recipient_my_number"])
-        f["recipient_my_number"] = ""
         return True
     if code == "payer_number_check_digit":
         true = f["payer_number"]
         rng_pos = range(1, 13) if len(true) == 13 else range(0, 11)
         _err(fc, code, "payer_number", true)
         f["payer_number"] = _alter_digit(rng, true, rng_pos, checkdigits.is_valid_payer_number)
-        return True
-    if code == "kana_missing":
-        _err(fc, code, "recipient_kana", f["recipient_kana"])
-        f["recipient_kana"] = ""
-        return True
-    if code == "address_missing":
-        _err(fc, code, "recipient_address", f["recipient_address"])
-        f["recipient_address"] = ""
         return True
     if code == "birth_date_invalid":
         era, ey, m, _d = fc.birth_print

@@ -49,7 +49,8 @@ def normalize_text(raw: str) -> Normalized:
 
 def normalize_kana(raw: str) -> Normalized:
     """フリガナ: katakana (hiragana folded), long marks repaired, one space between family and given name."""
-    s = jaconv.hira2kata(fold(raw))
+    # a voiced-sound mark read on its own (タ゛) joins its kana: as the half-width mark, NFKC composes it
+    s = jaconv.hira2kata(fold((raw or "").replace("゛", "ﾞ").replace("゜", "ﾟ")))
     s = _KATA_LONG.sub("ー", s)
     ok = bool(s) and all(("\u30a0" <= c <= "\u30ff") or c == " " for c in s)
     return Normalized(s, ok or not s)

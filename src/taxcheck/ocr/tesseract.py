@@ -21,7 +21,8 @@ PSM = {"page": 11, "block": 6, "sparse": 11, "line": 7, "digits": 6, "digits_jpn
 WHITELIST = {
     "digits": "0123456789,. ",
     "digits_jpn": "0123456789,. ",
-    "kana": "".join(chr(c) for c in range(0x30A1, 0x30F7)) + "ー ",
+    # full-width katakana, the voiced-sound marks, half-width katakana (ｦ..ﾟ)
+    "kana": "".join(chr(c) for c in range(0x30A1, 0x30F7)) + "ー゛゜" + "".join(chr(c) for c in range(0xFF66, 0xFFA0)) + " ",
 }
 
 

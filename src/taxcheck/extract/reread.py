@@ -19,10 +19,10 @@ for amounts, numbers and dates; katakana only for フリガナ), is far more acc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import cv2
 import numpy as np
@@ -47,13 +47,14 @@ OVERFLOW_EM = 0.3  # how far a box's own glyphs may stick out of it  # boxes are
 MIN_INK_EM2 = 0.012  # …or fewer ink pixels than this many em² (a printed "1" has ~0.03–0.05 em²)
 INK_LEVEL = 165  # darker than this counts as ink when deciding whether a box is blank (faint 200 dpi strokes)
 WHITE_LEVEL = 205  # lighter than this is paper (drop-out ink remnants, JPEG haze); thin Mincho strokes of 200 dpi scans are darker
+GAP_INK_LEVEL = 165
 SPACE_EM = 0.55  # a blank gap wider than this share of the font size is a space
 NARROW_EM = 0.38
 NARROW_EXTRA_EM = 0.3
 YEN_MIN_WIDTH_EM = 0.65  # a trailing 円 is ~0.75 em wide, a digit ~0.4–0.55 em
 YEN_TALLER = 1.12  # …and ~1.2× as tall as the digits before it
 DISAGREEMENT_PENALTY = 0.7  # confidence factor when the readings of a digit box differ
-SEGMENT_PAD_EM = 0.12  # white margin kept around each cut-out segment
+SEGMENT_PAD_EM = 0.12  # white margin kept around each cut-out line
 KATAKANA_SPACE_EM = 1.0  # between two katakana, only a gap this wide is a space
 KANA_STRETCH = 1.8  # width factor that gives half-width kana full-width proportions
 KANA_SPACE_PITCH = 0.5  # the widest gap of a フリガナ line is a space when it is this share of the character pitch
@@ -153,9 +154,10 @@ def segments(c: np.ndarray, em_px: float) -> list[list[tuple[int, int, int, int]
     """Lines of segments (x0, y0, x1, y1) in crop pixels: cut at every gap wider than SPACE_EM."""
     ink = c < 128
     lines = [r for r in _runs(ink.sum(axis=1), max(2, em_px * 0.25)) if r[1] - r[0] >= em_px * 0.25]
+    faint = c < GAP_INK_LEVEL  # thin strokes of 200 dpi scans fade above 128: gaps are measured on fainter ink
     out = []
     for y0, y1 in lines:
-        glyphs = _runs(ink[y0:y1].sum(axis=0), max(1, em_px * 0.08))
+        glyphs = _runs(faint[y0:y1].sum(axis=0), max(1, em_px * 0.08))
         segs = [list(glyphs[0])] if glyphs else []
         for prev, g in zip(glyphs, glyphs[1:]):
             gap = g[0] - prev[1]
@@ -288,10 +290,16 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
             _add_kana_lines(rows, kana_lines, r, c, em, f, pad)
             continue
         for li, line in enumerate(segments(c, em)):
-            for x0, y0, x1, y1 in line:
-                seg = c[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-                sub = BBox(r.box.x0 + max(0, x0 - pad), r.box.y0 + max(0, y0 - pad), r.box.x0 + x1 + pad, r.box.y0 + y1 + pad)
-                rows.setdefault(r.kind, []).append((r.key, li, seg, f, sub))
+            # the whole line in one piece (the model reads kanji better in context); the blank gaps
+            # between its segments are where spaces may go
+            x0, y0, x1, y1 = line[0][0], min(s[1] for s in line), line[-1][2], max(s[3] for s in line)
+            seg = c[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+            sub = BBox(r.box.x0 + max(0, x0 - pad), r.box.y0 + max(0, y0 - pad), r.box.x0 + x1 + pad, r.box.y0 + y1 + pad)
+            rows.setdefault(r.kind, []).append((r.key, li, seg, f, sub))
+            for sx0, sy0, sx1, sy1 in line:  # and its segments one by one: where the spaces are
+                seg = c[max(0, sy0 - pad):sy1 + pad, max(0, sx0 - pad):sx1 + pad]
+                sub = BBox(r.box.x0 + max(0, sx0 - pad), r.box.y0 + max(0, sy0 - pad), r.box.x0 + sx1 + pad, r.box.y0 + sy1 + pad)
+                rows.setdefault("text_segments", []).append((_Segments(r.key), li, seg, f, sub))
     pieces = _read_rows(engine, rows)
     # two more opinions on every digit box: the other model (jpn), and eng at another size
     second = _read_rows(engine, {"digits_jpn": rows["digits"]}) if rows.get("digits") else {}
@@ -300,7 +308,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
     kinds = {r.key: r.kind for r in requests}
     ems = {r.key: max(4.0, r.em_px) for r in requests}
     for key, segs in pieces.items():
-        if isinstance(key, _Wide):
+        if isinstance(key, (_Wide, _Segments)):
             continue
         words = [w for _, _, ws in segs for w in ws]
         if kinds[key] == "kana":
@@ -312,13 +320,14 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
             words = [w for w in words if w.bbox.height >= STUB_SHARE * tallest]
             text = join_words(words)
         else:
-            em = ems[key]
-            lines: dict[int, list[tuple[str, BBox]]] = {}
-            for li, box, ws in sorted(segs, key=lambda s: (s[0], s[1].x0)):
+            by_line: dict[int, list[tuple[str, BBox]]] = {}
+            for li, box, ws in sorted(pieces.get(_Segments(key), []), key=lambda s: (s[0], s[1].x0)):
                 t = "".join(w.text for w in sorted(ws, key=lambda w: w.bbox.x0))
                 if t:
-                    lines.setdefault(li, []).append((t, box))
-            text = "".join(_join_segments(parts, em) for _, parts in sorted(lines.items()))
+                    by_line.setdefault(li, []).append((t, box))
+            text = "".join(
+                _with_spaces_of("".join(w.text for w in ws), _join_segments(by_line.get(li, []), ems[key]))
+                for li, _, ws in sorted(segs, key=lambda s: s[0]))
         out[key] = BoxRead(text, mean_confidence(words), words)
         if key in second and key not in cell_parts:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
@@ -329,6 +338,13 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
 
 class _Wide(tuple):
     """Key of the horizontally stretched copy of a フリガナ line (half-width kana read as full-width)."""
+
+    def __new__(cls, key):
+        return super().__new__(cls, (key,))
+
+
+class _Segments(tuple):
+    """Key of the segment-by-segment reading of a text box (see :func:`_with_spaces_of`)."""
 
     def __new__(cls, key):
         return super().__new__(cls, (key,))
@@ -354,7 +370,7 @@ def _add_kana_lines(rows: dict, lines: dict, r: BoxRequest, c: np.ndarray, em: f
         rows.setdefault("kana", []).append((r.key, li, seg, f, sub))
         rows["kana"].append((_Wide(r.key), li, seg, (f * KANA_STRETCH, f), sub))
         if li == 0:
-            runs = _runs((c[y0:y1, x0:x1] < 128).sum(axis=0), max(1, em * 0.08))
+            runs = _runs((c[y0:y1, x0:x1] < GAP_INK_LEVEL).sum(axis=0), max(1, em * 0.08))
             gaps = [(b[0] - a[1], a[1], b[0]) for a, b in zip(runs, runs[1:])]
             lines[r.key] = _KanaLine(0, x1 - x0, max(gaps)[1:] if gaps else None)
 
@@ -412,11 +428,41 @@ def _join_segments(parts: list[tuple[str, BBox]], em: float) -> str:
     """Segments of one line joined with a space, except between two katakana unless the gap is a
     full-width space: small kana (ャ, ッ) and narrow ones (ト, ー) leave gaps as wide as a half-width
     space inside a word (シャトー), so only a gap of about a character's width separates katakana words."""
+    if not parts:
+        return ""
     text = parts[0][0]
     for (a, box_a), (b, box_b) in zip(parts, parts[1:]):
         gap = (box_b.x0 - box_a.x1) / em + 2 * SEGMENT_PAD_EM
         sep = "" if _is_katakana(a[-1]) and _is_katakana(b[0]) and gap < KATAKANA_SPACE_EM else " "
         text += sep + b
+    return text
+
+
+def _with_spaces_of(line: str, spaced: str) -> str:
+    """``line`` (the whole line read at once: the better characters) with the spaces of ``spaced`` (the
+    same line read segment by segment, cut at its blank gaps: the right spaces), carried over where
+    the two readings align. Tesseract's own character boxes are too loose to place the spaces."""
+    plain = spaced.replace(" ", "")
+    if not plain or not line:
+        return line or spaced
+    cuts, k = [], 0
+    for ch in spaced:
+        if ch == " ":
+            cuts.append(k)
+        else:
+            k += 1
+    blocks = SequenceMatcher(None, plain, line, autojunk=False).get_matching_blocks()
+    out = []
+    for cut in cuts:
+        for a, b, size in blocks:
+            if size and a <= cut <= a + size and (a < cut or b > 0):
+                out.append(b + cut - a)
+                break
+        else:  # no aligned neighbour: the same share of the line
+            out.append(round(cut * len(line) / len(plain)))
+    text = line
+    for pos in sorted(set(p for p in out if 0 < p < len(line)), reverse=True):
+        text = text[:pos] + " " + text[pos:]
     return text
 
 
@@ -500,7 +546,7 @@ def _read_rows(engine: OcrEngine, rows: dict) -> dict[object, list[tuple[int, BB
             y += img.shape[0] + ROW_GAP_PX
         if DEBUG_DIR:
             cv2.imwrite(f"{DEBUG_DIR}/stack_{kind}_{id(canvas)}.png", canvas)
-        mode = {"digits": "digits", "digits_jpn": "digits_jpn", "kana": "kana"}.get(kind, "sparse")  # psm 6 drops short rows
+        mode = {"digits": "digits", "digits_jpn": "digits_jpn", "kana": "kana", "text": "text_line"}.get(kind, "sparse")  # psm 6 drops short rows
         for w in engine.read_words(canvas, mode=mode):
             cy = w.bbox.cy
             for y0, y1, key, li, box, (fx, fy), got in bands:

@@ -16,7 +16,7 @@ from PIL import Image
 from taxcheck.ocr.base import OcrEngine, OcrUnavailable
 from taxcheck.records import BBox, Word
 
-PSM = {"page": 11, "block": 6, "sparse": 11, "line": 7, "digits": 6, "digits_jpn": 6, "kana": 11}
+PSM = {"text_line": 6, "page": 11, "block": 6, "sparse": 11, "line": 7, "digits": 6, "digits_jpn": 6, "kana": 11}
 # The space must be allowed, or Tesseract glues the words of a line together (and reports confidence 0).
 WHITELIST = {
     "digits": "0123456789,. ",
@@ -26,12 +26,26 @@ WHITELIST = {
 }
 
 
+SCRIPT_MODEL = "Japanese"  # Debian package tesseract-ocr-script-jpan: reads whole lines of names better than jpn
+
+
 class TesseractEngine(OcrEngine):
     name = "tesseract"
 
     def __init__(self, lang: str = "jpn", timeout: float = 120.0) -> None:
         self.lang = lang
         self.timeout = timeout
+        self._script: bool | None = None
+
+    @property
+    def script_model(self) -> bool:
+        """Whether the Japanese script model is installed (else whole text lines are read with ``lang``)."""
+        if self._script is None:
+            try:
+                self._script = SCRIPT_MODEL in pytesseract.get_languages(config="")
+            except (pytesseract.TesseractNotFoundError, OSError):
+                self._script = False
+        return self._script
 
     def check(self) -> None:
         """Raise OcrUnavailable unless tesseract and the language are installed."""
@@ -51,6 +65,8 @@ class TesseractEngine(OcrEngine):
 
     def read_words(self, image: np.ndarray, *, mode: str = "page") -> list[Word]:
         lang = "eng" if mode == "digits" else self.lang  # eng reads IPA digits (slashed 0) better than jpn
+        if mode == "text_line" and self.script_model:
+            lang = SCRIPT_MODEL
         data = pytesseract.image_to_data(
             Image.fromarray(image), lang=lang, config=self._config(mode),
             output_type=pytesseract.Output.DICT, timeout=self.timeout,

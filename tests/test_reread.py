@@ -1,0 +1,108 @@
+"""Box re-reading on scans (extract/reread.py): フリガナ lines, spaces in katakana, the digit vote.
+
+The kana test renders a line in IPA Gothic at a 200 dpi scan's size and reads it with the real
+Tesseract, so it pins the behaviour that matters: half-width kana as payroll software prints them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from taxcheck.extract.reread import (
+    BoxRead,
+    BoxRequest,
+    _join_segments,
+    _kana_read,
+    _KanaLine,
+    _vote,
+    _with_spaces_of,
+    read_boxes,
+)
+from taxcheck.normalize import normalize
+from taxcheck.ocr import get_engine
+from taxcheck.records import BBox, Word
+
+GOTHIC = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
+EM_PX = 25  # 9 pt at 200 dpi
+
+
+def _line(text: str, em: int = EM_PX) -> np.ndarray:
+    font = ImageFont.truetype(GOTHIC, em)
+    img = Image.new("L", (int(em * (len(text) + 4)), em * 3), 255)
+    ImageDraw.Draw(img).text((em, em), text, font=font, fill=0)
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize("printed, expected", [("ﾀｶﾊｼ ｲﾁﾛｳ", "タカハシ イチロウ"), ("ナカムラ ショウタ", "ナカムラ ショウタ")])
+def test_kana_line_half_and_full_width(printed, expected):
+    grey = _line(printed)
+    h, w = grey.shape
+    req = BoxRequest("kana", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "kana", EM_PX)
+    got = read_boxes(get_engine(), grey, [req])["kana"]
+    assert normalize("kana", got.text).value == expected
+    assert got.confidence > 0.5
+
+
+def _word(text: str, x0: float, x1: float, conf: float = 0.9) -> Word:
+    return Word(text, conf, BBox(x0, 0, x1, 10))
+
+
+def test_kana_space_goes_where_the_widest_gap_is_along_the_pitch():
+    words = [_word("タカハシイチロウ", 0, 100)]
+    # 8 characters at pitch 10 with a 15 px gap after the 4th
+    line = _KanaLine(0, 95, (40, 55))
+    assert _kana_read([(0, None, words)], [], line).text == "タカハシ イチロウ"
+    # a gap no wider than the spacing between characters is no space
+    assert _kana_read([(0, None, words)], [], _KanaLine(0, 83, (40, 43))).text == "タカハシイチロウ"
+
+
+def test_the_surer_kana_reading_wins():
+    plain = [(0, None, [_word("ラジ", 0, 10, 0.3)])]
+    wide = [(0, None, [_word("フジ", 0, 10, 0.9)])]
+    assert _kana_read(plain, wide, None).text == "フジ"
+    assert _kana_read(wide, plain, None).text == "フジ"
+
+
+def test_no_space_inside_a_katakana_word_unless_the_gap_is_a_character_wide():
+    em = 20.0
+    seg = lambda t, x0, x1: (t, BBox(x0, 0, x1, 20))
+    assert _join_segments([seg("シャ", 0, 40), seg("トー", 55, 95)], em) == "シャトー"
+    assert _join_segments([seg("スミス", 0, 60), seg("ジョン", 85, 145)], em) == "スミス ジョン"
+    assert _join_segments([seg("8号", 0, 30), seg("ハイム", 42, 100)], em) == "8号 ハイム"
+
+
+def test_spaces_of_the_segment_reading_carried_onto_the_whole_line_reading():
+    # the whole line reads the kanji right; the segment reading knows where the gaps are
+    assert _with_spaces_of("長谷川剛", "長谷川 則") == "長谷川 剛"
+    assert _with_spaces_of("東京都練馬区北町4丁目6番7号シャトー桜台608", "東京都練馬区北町4丁目6番7号 ンヤトー桜台608") == \
+        "東京都練馬区北町4丁目6番7号 シャトー桜台608"
+    assert _with_spaces_of("中野整骨院中野凛", "中野整骨院 中野 間") == "中野整骨院 中野 凛"
+    assert _with_spaces_of("高橋一郎", "") == "高橋一郎"  # no segment reading: no space invented
+    assert _with_spaces_of("", "高橋 一郎") == "高橋 一郎"
+
+
+@pytest.mark.parametrize("printed, expected", [("長谷川　剛", "長谷川 剛"), ("東京都練馬区豊玉北6丁目12番1号 練馬ハイツ101", None)])
+def test_text_line_read_whole_with_its_spaces(printed, expected):
+    grey = _line(printed)
+    h, w = grey.shape
+    req = BoxRequest("t", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "text", EM_PX)
+    got = normalize("text", read_boxes(get_engine(), grey, [req])["t"].text).value
+    assert got == (expected or printed)
+
+
+def _read(text: str, conf: float = 0.9) -> BoxRead:
+    return BoxRead(text, conf, [])
+
+
+def test_digit_vote():
+    # jpn and eng at the other size agree against the first reading: theirs wins, with less confidence
+    v = _vote(_read("490,000"), _read("480,000"), _read("480000"))
+    assert v.text.replace(",", "") == "480000" and v.confidence < 0.9
+    # all agree: the first reading, confidence kept
+    v = _vote(_read("480,000"), _read("480,000"), _read("480,000"))
+    assert v.text == "480,000" and v.confidence == pytest.approx(0.9)
+    # no majority: the first well-formed reading stays, flagged by a lower confidence
+    v = _vote(_read("480,000"), _read("489,000"), _read("486,000"))
+    assert v.text == "480,000" and v.confidence < 0.9

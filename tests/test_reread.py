@@ -106,3 +106,24 @@ def test_digit_vote():
     # no majority: the first well-formed reading stays, flagged by a lower confidence
     v = _vote(_read("480,000"), _read("489,000"), _read("486,000"))
     assert v.text == "480,000" and v.confidence < 0.9
+
+
+@pytest.mark.parametrize("font, expected", [
+    (GOTHIC, {"0": True, "9": False, "6": False, "8": False}),  # slashed zero
+    ("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf", {"0": False, "9": False, "8": False}),  # plain zero
+])
+def test_marked_zero_is_told_from_9_and_8(font, expected):
+    from taxcheck.extract.reread import _is_marked_zero
+
+    f = ImageFont.truetype(font, 30)
+    for ch, marked in expected.items():
+        img = Image.new("L", (60, 60), 255)
+        ImageDraw.Draw(img).text((15, 10), ch, font=f, fill=0)
+        assert _is_marked_zero(np.asarray(img)) is marked, ch
+
+
+def test_a_lone_slashed_zero_reads_0():
+    grey = _line("0")
+    h, w = grey.shape
+    req = BoxRequest("z", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "digits", EM_PX)
+    assert read_boxes(get_engine(), grey, [req])["z"].text.strip() == "0"

@@ -331,6 +331,9 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
         out[key] = BoxRead(text, mean_confidence(words), words)
         if key in second and key not in cell_parts:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
+    for key, _, img, _, _ in rows.get("digits", []):
+        if key not in cell_parts and out[key].text.strip() == "9" and _is_marked_zero(img):
+            out[key] = BoxRead("0", out[key].confidence * DISAGREEMENT_PENALTY, out[key].words)
     _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
     return out
@@ -464,6 +467,28 @@ def _with_spaces_of(line: str, spaced: str) -> str:
     for pos in sorted(set(p for p in out if 0 < p < len(line)), reverse=True):
         text = text[:pos] + " " + text[pos:]
     return text
+
+
+def _is_marked_zero(img: np.ndarray) -> bool:
+    """Whether a box holding one glyph shows a slashed or dotted zero (IPA Gothic, many payroll fonts):
+    Tesseract reads a lone one as 9. A 9's loop is one hole with nothing inside; a marked zero's loop
+    is split in two by the slash, or holds the dot."""
+    bw = (img < 128).astype(np.uint8)
+    contours, hierarchy = cv2.findContours(bw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return False
+    areas = [cv2.contourArea(c) for c in contours]
+    outer = [i for i, h in enumerate(hierarchy[0]) if h[3] < 0 and areas[i] > 0.01 * max(areas)]
+    holes = [i for i, h in enumerate(hierarchy[0]) if h[3] >= 0 and areas[i] > 0.01 * max(areas)]
+    if len(outer) == 1 and len(holes) == 2:  # split by a slash: side by side, unlike the stacked loops of 8
+        (_, y0, _, h0), (_, y1, _, h1) = (cv2.boundingRect(contours[i]) for i in holes)
+        return min(y0 + h0, y1 + h1) - max(y0, y1) > 0.3 * min(h0, h1)
+    if len(outer) == 2 and len(holes) == 1:  # the dot: a small blob inside the loop
+        (x, y, w, h) = cv2.boundingRect(contours[holes[0]])
+        dot = min(outer, key=lambda i: areas[i])
+        dx, dy, dw, dh = cv2.boundingRect(contours[dot])
+        return x <= dx and y <= dy and dx + dw <= x + w and dy + dh <= y + h
+    return False
 
 
 def _scale(em_px: float, target_px: float) -> float:

@@ -2,7 +2,8 @@
 
 Text-layer pages keep their exact words. Scanned pages are deskewed and OCRed once (full page,
 ruled lines removed); if no form title is found, the page may be on its side or upside down:
-Tesseract OSD proposes a turn, then the other turns are tried, each verified by finding a title.
+Tesseract OSD proposes a turn, then the other turns are tried, each verified by finding a title;
+a low-resolution page that still shows no form is read once more, enlarged.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from taxcheck.layout.geometry import rotate_bound, straighten
@@ -18,9 +20,12 @@ from taxcheck.layout.locate import LocatedForm, locate_forms
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.ocr.preprocess import dropout_red, remove_rules
-from taxcheck.records import Page
+from taxcheck.records import BBox, Page, Word
 
 log = logging.getLogger(__name__)
+
+UPSCALE_BELOW_DPI = 250  # pages scanned below this get one enlarged OCR pass when no form was found
+UPSCALE = 1.5
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,16 @@ def ocr_input(image: np.ndarray, settings: ReadSettings) -> np.ndarray:
 
 
 def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, layout: Layout,
-             year_hint: int | None, settings: ReadSettings) -> PreparedPage:
+             year_hint: int | None, settings: ReadSettings, upscale: float = 1.0) -> PreparedPage:
     img = rotate_bound(image, rotation // 90)
     img, skew = straighten(img)
-    words = engine.read_words(ocr_input(img, settings), mode="page")
+    src = ocr_input(img, settings)
+    if upscale != 1.0:
+        src = cv2.resize(src, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
+    words = engine.read_words(src, mode="page")
+    if upscale != 1.0:
+        words = [Word(w.text, w.confidence, BBox(w.bbox.x0 / upscale, w.bbox.y0 / upscale,
+                                                 w.bbox.x1 / upscale, w.bbox.y1 / upscale)) for w in words]
     lines = group_lines(words)
     forms = locate_forms(lines, layout, page.dpi, year_hint)
     upright = Page(page.source, page.page_no, img, page.dpi, words, "ocr", rotation)
@@ -91,6 +102,15 @@ def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int |
             continue
         tried.append(rot)
         attempt = _attempt(page, page.image, rot, engine, layout, year_hint, settings)
+        passes += 1
+        if attempt.forms:
+            attempt.ocr_passes = passes
+            return attempt
+    # small print of a low-resolution scan (200 dpi fax, noisy JPEG) can be too small for Tesseract to
+    # read the anchor labels: once more, enlarged, the right way up as far as OSD can tell
+    if page.dpi and page.dpi < UPSCALE_BELOW_DPI:
+        rot = osd if osd is not None else 0
+        attempt = _attempt(page, page.image, rot, engine, layout, year_hint, settings, UPSCALE)
         passes += 1
         if attempt.forms:
             attempt.ocr_passes = passes

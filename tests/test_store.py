@@ -124,3 +124,15 @@ def test_store_errors_do_not_quote_statement_parameters(tmp_path):
         assert "no_such_table" in str(info.value) and "621498320257" not in str(info.value)
     finally:
         store.close()
+
+
+def test_reading_commands_refuse_a_missing_sqlite_store(tmp_path):
+    """`taxcheck report` / `review import` with a mistyped --db: a clear error, no empty store left behind."""
+    from taxcheck.report.pilot import write_pilot_report
+
+    missing = tmp_path / "typo" / "taxcheck.db"
+    with pytest.raises(StoreError, match="no store at"):
+        open_store(missing, create=False)
+    with pytest.raises(StoreError, match="no store at"):
+        write_pilot_report(str(missing), tmp_path / "report")
+    assert not missing.exists()

@@ -84,8 +84,9 @@ def write_results_csv(rows: Iterable[Mapping[str, Any]], path: str | Path) -> Pa
 
 
 def write_quarantine_csv(items: Iterable[Mapping[str, Any]], path: str | Path) -> Path:
-    """quarantine.csv: ``source,reason,code`` for every input that yielded no form."""
-    return atomic_write(path, _csv_text(QUARANTINE_COLUMNS, sorted(items, key=lambda r: r["source"])), SHARED)
+    """quarantine.csv: ``source,reason,code`` for every input that yielded no form. Private: a scanned
+    file is often named after the person (``山田太郎_給報.pdf``)."""
+    return atomic_write(path, _csv_text(QUARANTINE_COLUMNS, sorted(items, key=lambda r: r["source"])), PRIVATE)
 
 
 def write_forms_jsonl(rows: Iterable[Mapping[str, Any]], path: str | Path) -> Path:

@@ -218,7 +218,7 @@ def load_staff_labels(store_url: str) -> StaffLabels:
     """Forms with staff decisions, labelled, with the features the pipeline computes for them at scoring time."""
     from taxcheck.store import forms_for_run, open_store, run_stats, staff_decisions
 
-    store = open_store(store_url)
+    store = open_store(store_url, create=False)
     try:
         decisions = staff_decisions(store)
         by_form: dict[int, list[str]] = {}

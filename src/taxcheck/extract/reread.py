@@ -5,14 +5,17 @@ labels well, but its values inside ruled boxes suffer from frame remnants, print
 neighbouring text. Reading each non-empty box on its own, with the right settings (digits only
 for amounts, numbers and dates; katakana only for フリガナ), is far more accurate.
 
-* Tesseract costs ~0.2 s per call to start (the jpn model loads each time), so all boxes of one form
-  are stacked into one tall image per kind (text · フリガナ · digits) and the words are sent back by
-  vertical position. Digit boxes get a second opinion from the jpn model (one more call), used
-  when the eng reading is malformed or empty. 3–5 calls per form instead of ~35.
-* Tesseract's word boxes for Japanese are too loose to tell a real space (氏 and 名, before a
-  building name) from the gap between two kanji. Spaces are therefore taken from the pixels: a
-  text box is cut into lines and, at every blank gap wider than ``SPACE_EM`` of the font size,
-  into segments; each segment is read on its own and segments are joined with one space.
+* Tesseract costs ~0.2 s per call to start (the model loads each time), so all boxes of one form
+  are stacked into one tall image per kind and the words are sent back by vertical position:
+  about 7 calls per form instead of ~35.
+* Digit boxes are read three times (eng, jpn, eng at another size); two readings that agree against
+  the first win, and any disagreement lowers the confidence. A lone slashed zero is checked by shape.
+* Names and addresses are read line-whole with the Japanese script model (kanji are read better in
+  context). Tesseract's word boxes are too loose to tell a real space (氏 and 名, before a building
+  name) from the gap between two kanji, so each line is also cut at its wide blank gaps and read
+  segment by segment; the spaces of that reading are carried over to the whole-line reading.
+* フリガナ lines are read whole, once as printed and once stretched (half-width kana); the single
+  space goes at the widest gap, placed by the fixed pitch of kana.
 * 個人番号/法人番号 are printed one digit per ruled cell: the cells' interiors are cut out and put
   side by side, so no frame line is ever read as a "1".
 """

@@ -322,7 +322,7 @@ def pilot_summary(store_url, config: str | Path | PilotConfig | dict | None = No
     from taxcheck.store import forms_for_run, open_store, run_stats, staff_decisions
 
     cfg = load_pilot_config(config)
-    store = open_store(store_url)
+    store = open_store(store_url, create=False)
     try:
         forms = forms_for_run(store, None)
         staff = staff_decisions(store)

@@ -217,7 +217,7 @@ def import_review(xlsx_path: str | Path, store_url, reviewer: str | None = None)
     ws = wb[SHEET_ROWS]
     idx = _header_index(ws)
     default_reviewer = _sheet_reviewer(wb) or (reviewer or "") or _text(wb.properties.lastModifiedBy)
-    store = _store.open_store(store_url)
+    store = _store.open_store(store_url, create=False)
     outcome = ReviewOutcome(file=path.name)
     known: dict[str, bool] = {}
     existing = {

@@ -83,8 +83,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connec
     cur.close()
 
 
-def open_store(url: str | os.PathLike | Store) -> Store:
-    """Open (and create when new) the store at ``url``: a SQLite path/URL or a PostgreSQL URL."""
+def open_store(url: str | os.PathLike | Store, *, create: bool = True) -> Store:
+    """Open (and create when new) the store at ``url``: a SQLite path/URL or a PostgreSQL URL.
+    With ``create=False`` a SQLite file must already exist (commands that read a run's store: a
+    mistyped path must not quietly give an empty store)."""
     if isinstance(url, Store):
         return url
     if url is None:
@@ -95,6 +97,8 @@ def open_store(url: str | os.PathLike | Store) -> Store:
     except Exception as exc:  # the URL may hold a password: do not echo it
         raise StoreError("store URL is not a valid SQLAlchemy URL") from exc
     if parsed.get_backend_name() == "sqlite":
+        if not create and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).is_file():
+            raise StoreError(f"no store at {parsed.database}: check --db (the run's taxcheck.db)")
         _prepare_sqlite_file(parsed.database or "")
         engine = create_engine(s, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)

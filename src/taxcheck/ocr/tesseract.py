@@ -2,7 +2,8 @@
 
 Modes map to page segmentation modes: "page" = psm 11 (sparse text: a form is islands of text,
 not paragraphs), "line" = psm 7, "block" = psm 6, "digits" = psm 6 with a digit whitelist (re-reads of amount and
-number boxes), "kana" = psm 6 with a katakana whitelist (フリガナ). OMP_THREAD_LIMIT=1 is the caller's business (one process per core is faster).
+number boxes), "kana" = psm 11 with a katakana whitelist (フリガナ), "text_line" = psm 6 with the
+Japanese script model when installed (whole lines of names and addresses). OMP_THREAD_LIMIT=1 is the caller's business (one process per core is faster).
 """
 
 from __future__ import annotations

@@ -52,10 +52,10 @@ def _word(text: str, x0: float, x1: float, conf: float = 0.9) -> Word:
 def test_kana_space_goes_where_the_widest_gap_is_along_the_pitch():
     words = [_word("タカハシイチロウ", 0, 100)]
     # 8 characters at pitch 10 with a 15 px gap after the 4th
-    line = _KanaLine(0, 95, (40, 55))
+    line = _KanaLine(95, (40, 55))
     assert _kana_read([(0, None, words)], [], line).text == "タカハシ イチロウ"
     # a gap no wider than the spacing between characters is no space
-    assert _kana_read([(0, None, words)], [], _KanaLine(0, 83, (40, 43))).text == "タカハシイチロウ"
+    assert _kana_read([(0, None, words)], [], _KanaLine(83, (40, 43))).text == "タカハシイチロウ"
 
 
 def test_the_surer_kana_reading_wins():

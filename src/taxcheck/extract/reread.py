@@ -50,7 +50,6 @@ OVERFLOW_EM = 0.3  # how far a box's own glyphs may stick out of it  # boxes are
 MIN_INK_EM2 = 0.012  # …or fewer ink pixels than this many em² (a printed "1" has ~0.03–0.05 em²)
 INK_LEVEL = 165  # darker than this counts as ink when deciding whether a box is blank (faint 200 dpi strokes)
 WHITE_LEVEL = 205  # lighter than this is paper (drop-out ink remnants, JPEG haze); thin Mincho strokes of 200 dpi scans are darker
-GAP_INK_LEVEL = 165
 SPACE_EM = 0.55  # a blank gap wider than this share of the font size is a space
 NARROW_EM = 0.38
 NARROW_EXTRA_EM = 0.3
@@ -157,7 +156,7 @@ def segments(c: np.ndarray, em_px: float) -> list[list[tuple[int, int, int, int]
     """Lines of segments (x0, y0, x1, y1) in crop pixels: cut at every gap wider than SPACE_EM."""
     ink = c < 128
     lines = [r for r in _runs(ink.sum(axis=1), max(2, em_px * 0.25)) if r[1] - r[0] >= em_px * 0.25]
-    faint = c < GAP_INK_LEVEL  # thin strokes of 200 dpi scans fade above 128: gaps are measured on fainter ink
+    faint = c < INK_LEVEL  # thin strokes of 200 dpi scans fade above 128: gaps are measured on fainter ink
     out = []
     for y0, y1 in lines:
         glyphs = _runs(faint[y0:y1].sum(axis=0), max(1, em_px * 0.08))
@@ -293,16 +292,13 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
             _add_kana_lines(rows, kana_lines, r, c, em, f, pad)
             continue
         for li, line in enumerate(segments(c, em)):
-            # the whole line in one piece (the model reads kanji better in context); the blank gaps
-            # between its segments are where spaces may go
-            x0, y0, x1, y1 = line[0][0], min(s[1] for s in line), line[-1][2], max(s[3] for s in line)
-            seg = c[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-            sub = BBox(r.box.x0 + max(0, x0 - pad), r.box.y0 + max(0, y0 - pad), r.box.x0 + x1 + pad, r.box.y0 + y1 + pad)
+            # the whole line in one piece (the model reads kanji better in context), and its segments
+            # one by one: where the spaces are
+            seg, sub = _piece(c, r.box, _line_span(line), pad)
             rows.setdefault(r.kind, []).append((r.key, li, seg, f, sub))
-            for sx0, sy0, sx1, sy1 in line:  # and its segments one by one: where the spaces are
-                seg = c[max(0, sy0 - pad):sy1 + pad, max(0, sx0 - pad):sx1 + pad]
-                sub = BBox(r.box.x0 + max(0, sx0 - pad), r.box.y0 + max(0, sy0 - pad), r.box.x0 + sx1 + pad, r.box.y0 + sy1 + pad)
-                rows.setdefault("text_segments", []).append((_Segments(r.key), li, seg, f, sub))
+            for span in line:
+                seg, sub = _piece(c, r.box, span, pad)
+                rows.setdefault("text_segments", []).append((_Aux("segments", r.key), li, seg, f, sub))
     pieces = _read_rows(engine, rows)
     # two more opinions on every digit box: the other model (jpn), and eng at another size
     second = _read_rows(engine, {"digits_jpn": rows["digits"]}) if rows.get("digits") else {}
@@ -311,11 +307,11 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
     kinds = {r.key: r.kind for r in requests}
     ems = {r.key: max(4.0, r.em_px) for r in requests}
     for key, segs in pieces.items():
-        if isinstance(key, (_Wide, _Segments)):
+        if isinstance(key, _Aux):
             continue
         words = [w for _, _, ws in segs for w in ws]
         if kinds[key] == "kana":
-            out[key] = _kana_read(segs, pieces.get(_Wide(key), []), kana_lines.get(key))
+            out[key] = _kana_read(segs, pieces.get(_Aux("wide", key), []), kana_lines.get(key))
             continue
         if kinds[key] == "digits":
             # a stub of a printed mark (the foot of 円) reads as a small stray digit: drop short words
@@ -324,7 +320,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
             text = join_words(words)
         else:
             by_line: dict[int, list[tuple[str, BBox]]] = {}
-            for li, box, ws in sorted(pieces.get(_Segments(key), []), key=lambda s: (s[0], s[1].x0)):
+            for li, box, ws in sorted(pieces.get(_Aux("segments", key), []), key=lambda s: (s[0], s[1].x0)):
                 t = "".join(w.text for w in sorted(ws, key=lambda w: w.bbox.x0))
                 if t:
                     by_line.setdefault(li, []).append((t, box))
@@ -342,26 +338,32 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
     return out
 
 
-class _Wide(tuple):
-    """Key of the horizontally stretched copy of a フリガナ line (half-width kana read as full-width)."""
+class _Aux(tuple):
+    """Key of a second reading of a box: ``("wide", key)`` the stretched copy of a フリガナ line (half-width
+    kana read as full-width), ``("segments", key)`` a text box read segment by segment (see
+    :func:`_with_spaces_of`). Its own type, so that it never equals a request's key."""
 
-    def __new__(cls, key):
-        return super().__new__(cls, (key,))
+    def __new__(cls, tag: str, key):
+        return super().__new__(cls, (tag, key))
 
 
-class _Segments(tuple):
-    """Key of the segment-by-segment reading of a text box (see :func:`_with_spaces_of`)."""
+def _line_span(line: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The bounds of a line of segments (see :func:`segments`)."""
+    return line[0][0], min(s[1] for s in line), line[-1][2], max(s[3] for s in line)
 
-    def __new__(cls, key):
-        return super().__new__(cls, (key,))
+
+def _piece(c: np.ndarray, origin: BBox, span: tuple[int, int, int, int], pad: int) -> tuple[np.ndarray, BBox]:
+    """The part ``span`` of crop ``c`` with ``pad`` pixels around it, and where that part lies on the page."""
+    x0, y0, x1, y1 = span
+    img = c[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+    return img, BBox(origin.x0 + max(0, x0 - pad), origin.y0 + max(0, y0 - pad), origin.x0 + x1 + pad, origin.y0 + y1 + pad)
 
 
 @dataclass
 class _KanaLine:
-    """Where a フリガナ line's ink runs and where its widest blank gap is, in crop pixels."""
+    """How wide a フリガナ line's ink runs and where its widest blank gap is, in pixels from the line's start."""
 
-    x0: int
-    x1: int
+    width: int
     gap: tuple[int, int] | None  # the widest gap between glyphs
 
 
@@ -370,21 +372,22 @@ def _add_kana_lines(rows: dict, lines: dict, r: BoxRequest, c: np.ndarray, em: f
     ``KANA_STRETCH`` times in width: Tesseract's jpn model reads half-width kana (ﾀｶﾊｼ, common in payroll
     print-outs) far better once they have full-width proportions. The reading Tesseract is surer of wins."""
     for li, line in enumerate(segments(c, em)):
-        x0, y0, x1, y1 = line[0][0], min(s[1] for s in line), line[-1][2], max(s[3] for s in line)
-        seg = c[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-        sub = BBox(r.box.x0 + max(0, x0 - pad), r.box.y0 + max(0, y0 - pad), r.box.x0 + x1 + pad, r.box.y0 + y1 + pad)
+        span = _line_span(line)
+        seg, sub = _piece(c, r.box, span, pad)
         rows.setdefault("kana", []).append((r.key, li, seg, f, sub))
-        rows["kana"].append((_Wide(r.key), li, seg, (f * KANA_STRETCH, f), sub))
+        rows["kana"].append((_Aux("wide", r.key), li, seg, (f * KANA_STRETCH, f), sub))
         if li == 0:
-            runs = _runs((c[y0:y1, x0:x1] < GAP_INK_LEVEL).sum(axis=0), max(1, em * 0.08))
+            x0, y0, x1, y1 = span
+            runs = _runs((c[y0:y1, x0:x1] < INK_LEVEL).sum(axis=0), max(1, em * 0.08))
             gaps = [(b[0] - a[1], a[1], b[0]) for a, b in zip(runs, runs[1:])]
-            lines[r.key] = _KanaLine(0, x1 - x0, max(gaps)[1:] if gaps else None)
+            lines[r.key] = _KanaLine(x1 - x0, max(gaps)[1:] if gaps else None)
 
 
 def _kana_read(segs, wide_segs, line: _KanaLine | None) -> BoxRead:
     """The surer of the plain and stretched readings, with one space (family and given name) at the
-    widest blank gap of the line when that gap is wide for the line's character pitch. Kana are printed at a fixed pitch, so the gap's place along the line tells after how many
-    characters the space falls (Tesseract's own word boxes are too loose for Japanese)."""
+    widest blank gap of the line when that gap is wide for the line's character pitch. Kana are printed
+    at a fixed pitch, so the gap's place along the line tells after how many characters the space falls
+    (Tesseract's own word boxes are too loose for Japanese)."""
     reads = []
     for s in (segs, wide_segs):
         words = sorted((w for _, _, ws in s for w in ws), key=lambda w: w.bbox.x0)
@@ -396,9 +399,9 @@ def _kana_read(segs, wide_segs, line: _KanaLine | None) -> BoxRead:
     n = len(text)
     g0, g1 = line.gap
     width = g1 - g0
-    pitch = (line.x1 - line.x0 - width) / n
-    if width >= KANA_SPACE_PITCH * pitch:
-        k = int(round(n * (g0 - line.x0) / max(1.0, line.x1 - line.x0 - width)))
+    printed = line.width - width  # the line's length without the gap: n characters at a fixed pitch
+    if width >= KANA_SPACE_PITCH * printed / n:
+        k = round(n * g0 / max(1.0, printed))
         if 0 < k < n:
             text = text[:k] + " " + text[k:]
     return BoxRead(text, conf, words)

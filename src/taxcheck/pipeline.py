@@ -137,7 +137,7 @@ def discover(input_dir: str | Path, exclude: Sequence[str | Path] = ()) -> list[
             except OSError as exc:  # vanished or unreadable: recorded as failed by the reader later
                 source = p.relative_to(root).as_posix()
                 found.append(InputFile(str(p), source, unreadable_id(source), 0))
-                log.warning("cannot hash %s: %s", mask_digits(p.relative_to(root).as_posix()), type(exc).__name__)
+                log.warning("cannot hash %s: %s", mask_digits(source), type(exc).__name__)
     found.sort(key=lambda f: f.source)
     return found
 

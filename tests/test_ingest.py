@@ -171,3 +171,24 @@ def test_page_that_crashes_marks_the_file_for_retry_naming_the_page(tmp_path, mo
     res = read_document(p, tmp_path)
     assert res.quarantined is not None and res.quarantined.code == "read_error"
     assert "2ページ目" in res.quarantined.reason and "1ページ目" not in res.quarantined.reason
+
+
+def test_pdfs_read_from_threads_at_once_do_not_corrupt_the_process(tmp_path):
+    """The nightly flow reads chunks in threads; unguarded pdfium aborts with a double free. Run in a
+    child so that, were the lock missing, the crash fails this test instead of killing pytest."""
+    import subprocess
+    import sys
+
+    pdf = Path(__file__).resolve().parents[1] / "sample_docs" / "003_pdf_text_2up.pdf"
+    child = f"""
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from taxcheck.ingest.pdf import render_pages
+pdf = Path({str(pdf)!r})
+with ThreadPoolExecutor(4) as pool:
+    shapes = {{p.shape for pages in pool.map(lambda _: render_pages(pdf, 20), range(400)) for p in pages}}
+print(len(shapes))
+"""
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "1"

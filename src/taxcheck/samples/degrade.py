@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pypdfium2 as pdfium
 from PIL import Image
 
 
@@ -34,15 +33,6 @@ class ScanSettings:
     def describe(self) -> dict:
         return {"dpi": self.dpi, "skew": round(self.skew, 2), "blur": round(self.blur, 2), "noise": round(self.noise, 1),
                 "fax": self.fax, "color": self.color, "rotation": self.rotation}
-
-
-def rasterise(pdf_bytes: bytes, dpi: int) -> list[np.ndarray]:
-    """Every page of a PDF as an RGB uint8 array at ``dpi``."""
-    doc = pdfium.PdfDocument(pdf_bytes)
-    try:
-        return [np.asarray(doc[i].render(scale=dpi / 72).to_pil().convert("RGB")) for i in range(len(doc))]
-    finally:
-        doc.close()
 
 
 def scan(page: np.ndarray, s: ScanSettings, rng: random.Random) -> Image.Image:

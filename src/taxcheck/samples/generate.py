@@ -22,11 +22,19 @@ from reportlab.lib.pdfencrypt import StandardEncryption
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 
+from taxcheck.ingest.pdf import render_pages
 from taxcheck.outputs import PRIVATE, atomic_write
 from taxcheck.rules import statutory
 from taxcheck.samples import content as C
-from taxcheck.samples.degrade import ScanSettings, encode, rasterise, save_tiff, scan
-from taxcheck.samples.render import A4_PT, DROPOUT_INKS, Ink, draw_cover_letter, draw_form, new_canvas
+from taxcheck.samples.degrade import ScanSettings, encode, save_tiff, scan
+from taxcheck.samples.render import (
+    A4_PT,
+    DROPOUT_INKS,
+    Ink,
+    draw_cover_letter,
+    draw_form,
+    new_canvas,
+)
 
 GENERATOR_VERSION = "taxcheck.samples 1.0"
 A4_MM = (210.0, 297.0)
@@ -203,7 +211,7 @@ def _render_document(rng: random.Random, kind: Kind, pages: list[list[C.FormCont
         return pdf, placed, details
     color = dropout or any(fc.payer.seal for p in pages for fc in p)
     settings = [_scan_settings(rng, kind, color) for _ in pages]
-    images = [scan(arr, s, rng) for arr, s in zip(rasterise(pdf, kind.dpi), settings)]
+    images = [scan(arr, s, rng) for arr, s in zip(render_pages(pdf, kind.dpi), settings)]
     details["scan"] = [s.describe() for s in settings]
     quality = rng.randint(55, 80) if kind.quality == "noisy" else rng.randint(78, 90)
     if kind.container == "png":
@@ -256,7 +264,7 @@ def _broken_files(rng: random.Random, forms_for_pdf: list[C.FormContent]) -> lis
     draw_cover_letter(cl, p.name, p.address, p.tax_year)
     cl.showPage()
     cl.save()
-    cover = scan(rasterise(letter.getvalue(), 200)[0], ScanSettings(dpi=200, skew=0.6, noise=4), rng)
+    cover = scan(render_pages(letter.getvalue(), 200)[0], ScanSettings(dpi=200, skew=0.6, noise=4), rng)
     return [
         ("misc/empty_upload.pdf", b"", "empty_file", 0),
         ("misc/truncated_transfer.pdf", whole[: len(whole) * 3 // 5], "truncated_pdf", 0),

@@ -1,7 +1,7 @@
 """Draws a 給与支払報告書 with reportlab from ``forms/salary_report_layout.yaml`` and the form's content.
 
 One renderer for every variant: born-digital PDFs are its direct output; scans are the same PDF
-rasterised by pypdfium2 and degraded afterwards (see ``degrade``). IPA TrueType fonts are embedded
+rasterised by ``ingest.pdf.render_pages`` and degraded afterwards (see ``degrade``). IPA TrueType fonts are embedded
 as subsets with a ToUnicode map, so pdfplumber reads the text layer back.
 """
 

@@ -27,16 +27,17 @@ from PIL import Image
 from reportlab.lib.units import mm
 
 from taxcheck.forms import salary_layout
+from taxcheck.ingest.pdf import render_pages
 from taxcheck.outputs import PRIVATE, atomic_write
 from taxcheck.samples import content as C
 from taxcheck.samples import foreign, quirks
-from taxcheck.samples.degrade import encode, rasterise, save_tiff
+from taxcheck.samples.degrade import encode, save_tiff
 from taxcheck.samples.generate import (
     A4_MM,
     FORM_MM,
     GENERATOR_VERSION,
-    begin,
     _image_pdf,
+    begin,
     truth_record,
     write_truth,
 )
@@ -156,7 +157,7 @@ def _render(rng: random.Random, names: list[str], forms: list[C.FormContent]) ->
         return buf.getvalue(), "pdf_text", placed, details
     container = rng.choice(["png", "jpeg", "jpeg", "pdf_image", "tiff"])
     dpi = 150 if "dpi150" in names else rng.choice([200, 300, 300])
-    page = rasterise(buf.getvalue(), dpi)[0]
+    page = render_pages(buf.getvalue(), dpi)[0]
     page, scan = quirks.apply(page, dpi, names, rng)
     colour = "recycled_paper" in names or "handwriting" in names or any(p["seal"] for p in placed)
     img = Image.fromarray(page if colour else cv2.cvtColor(page, cv2.COLOR_RGB2GRAY))

@@ -9,6 +9,7 @@ from taxcheck.normalize import (
     normalize,
     normalize_amount,
     normalize_count,
+    normalize_address,
     normalize_flag,
     normalize_kana,
     normalize_my_number,
@@ -101,6 +102,45 @@ def test_text_folding():
     assert normalize_text("ＡＢＣ商事　株式会社").value == "ABC商事 株式会社"
     assert normalize_text("東京都練馬区豊玉北６－１２－１").value == "東京都練馬区豊玉北6-12-1"
     assert normalize_text("豊玉北6ー12一1").value == "豊玉北6-12-1"  # ー/一 read for a hyphen between digits
+
+
+def test_stray_marks_at_the_ends_of_a_name_or_address_are_dropped():
+    assert normalize_text("ーーー ー ー ーー東京都港区芝浦3-1-14").value == "東京都港区芝浦3-1-14"  # a ruling read as ー
+    assert normalize_text("阿部 剛 |").value == "阿部 剛"
+    assert normalize_text("渡辺 健太 」").value == "渡辺 健太"
+    assert normalize_text("一宮市本町1-1").value == "一宮市本町1-1"  # 一 may start a place name; ー may not
+    assert normalize_text("佐藤 ヨー").value == "佐藤 ヨー"  # a long mark ending a name is no stray mark
+
+
+@pytest.mark.parametrize(("raw", "want"), [
+    ("東京都豊島区東池袋5-19-13 第ニビル5階", "東京都豊島区東池袋5-19-13 第二ビル5階"),
+    ("田無町6-27-4 第ニニビル8階", "田無町6-27-4 第二ビル8階"),  # a doubled stroke
+    ("高砂2-16-14 第ービル", "高砂2-16-14 第一ビル"),
+    ("港区芝浦ニ丁目", "港区芝浦二丁目"),
+    ("中野3-3-2 ビジネスピル8階", "中野3-3-2 ビジネスビル8階"),
+    ("丸の内!-16-10", "丸の内1-16-10"),
+    ("日本橋2-!4-12", "日本橋2-14-12"),
+    ("日本橋i-5-1", "日本橋1-5-1"),
+    ("光が丘1丁目5番2 2号", "光が丘1丁目5番22号"),
+    ("旭町7 丁目23番13号", "旭町7丁目23番13号"),
+])
+def test_address_repairs_settled_by_address_grammar(raw, want):
+    assert normalize_address(raw).value == want
+    assert normalize("address", raw).value == want
+
+
+@pytest.mark.parametrize("kept", [
+    "東京都中野区中野2-3-4 第二ニュータウン101",  # 第二 then a katakana word starting with ニ
+    "東京都練馬区旭町4丁目2番13号 パークハウス402",
+    "東京都千代田区一番町12 Villa 3",
+    "Hill 12-3",
+])
+def test_address_repairs_leave_good_addresses_alone(kept):
+    assert normalize_address(kept).value == kept
+
+
+def test_names_are_not_repaired_as_addresses():
+    assert normalize("text", "株式会社ピルケース").value == "株式会社ピルケース"
 
 
 def test_kana():

@@ -18,7 +18,7 @@ from taxcheck.forms import salary_fields
 BORN_DIGITAL_VARIANTS = {"pdf_text", "pdf_text_2up"}
 TYPE_GROUPS = {
     "amount": "amounts_counts", "count": "amounts_counts", "my_number": "numbers", "payer_number": "numbers",
-    "date": "dates", "text": "names_addresses", "kana": "names_addresses", "flag": "flags",
+    "date": "dates", "text": "names_addresses", "address": "names_addresses", "kana": "names_addresses", "flag": "flags",
 }
 
 

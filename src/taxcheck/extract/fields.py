@@ -124,7 +124,7 @@ def _overlaps(a: BBox, b: BBox) -> bool:
 
 
 KINDS = {"amount": "digits", "count": "digits", "my_number": "digits", "payer_number": "digits",
-         "date": "digits", "text": "text", "kana": "kana"}
+         "date": "digits", "text": "text", "address": "text", "kana": "kana"}
 
 
 def _value(ctx: FieldContext, spec: FieldSpec, raw: str, conf: float, bbox: BBox, tax_year: int | None) -> FieldValue:

@@ -8,7 +8,7 @@ from importlib import resources
 
 import yaml
 
-FIELD_TYPES = {"text", "kana", "amount", "count", "date", "my_number", "payer_number", "flag"}
+FIELD_TYPES = {"text", "address", "kana", "amount", "count", "date", "my_number", "payer_number", "flag"}
 IDENTITY_COLUMNS = ["source", "page", "slot", "form", "tax_year", "flagged", "risk", "reasons"]
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from taxcheck.normalize.dates import parse_date
 from taxcheck.normalize.numbers import normalize_amount, normalize_count, normalize_my_number, normalize_payer_number
-from taxcheck.normalize.text import Normalized, fold, normalize_flag, normalize_kana, normalize_text
+from taxcheck.normalize.text import Normalized, fold, normalize_address, normalize_flag, normalize_kana, normalize_text
 
 NORMALIZERS = {
     "text": normalize_text,
+    "address": normalize_address,
     "kana": normalize_kana,
     "amount": normalize_amount,
     "count": normalize_count,
@@ -38,6 +39,7 @@ __all__ = [
     "Normalized",
     "fold",
     "normalize",
+    "normalize_address",
     "normalize_amount",
     "normalize_count",
     "normalize_flag",

@@ -14,14 +14,31 @@ from dataclasses import dataclass
 import jaconv
 
 _WS = re.compile(r"\s+")
-# CJK ideographs, kana, the prolonged sound mark and the iteration mark: no space belongs between two of them.
-_CJK = r"[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
-_CJK_GAP = re.compile(rf"(?<={_CJK}) (?={_CJK})")
 # Dashes and long marks OCR returns for "-" between digits in addresses (１－２－３, 1ー2ー3, 1一2).
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\u4e00\uff70\u2500"
 _DIGIT_DASH = re.compile(rf"(?<=[0-9])\s*[{_DASHES}-]\s*(?=[0-9])")
 # The long vowel mark OCR confuses with 一 (kanji one) and dashes, inside katakana.
 _KATA_LONG = re.compile(rf"(?<=[\u30a1-\u30fa])[{_DASHES}-](?=[\u30a1-\u30fa\s]|$)")
+# Stray marks Tesseract reads from a ruling or a speck at either end of a box: never a name's or an address's
+# first character (ー cannot start a word) nor, standing apart, its last.
+_LEAD_JUNK = re.compile(r"^[ー\-_=~|.,、。'\"`\s]+")
+_TAIL_JUNK = re.compile(r"\s+[|」』)\]】.,、。'\"`!?:;]+$")
+# Japanese addresses, not names: OCR confusions that the address's own grammar settles.
+_ADDRESS_REPAIRS = [
+    # 第 is always followed by a number: the katakana look-alikes (and a doubled stroke) are the kanji
+    (re.compile(r"第[ニ二][ニ二]?(?![ァィゥェォャュョッヮー])"), "第二"),
+    (re.compile(r"第[ー―]"), "第一"),
+    (re.compile(r"第ハ"), "第八"),
+    # before 丁目 only a numeral stands
+    (re.compile(r"[ニ]丁目"), "二丁目"),
+    (re.compile(r"(?<![0-9])[ー―]丁目"), "一丁目"),
+    # ピル (pill) is no address word; ビル (building) is in most company addresses: handakuten vs dakuten
+    (re.compile(r"ピル"), "ビル"),
+    # 1 read as ! | l I i beside a digit or a dash (丸の内!-16-10, 日本橋i-5-1)
+    (re.compile(r"[!|lIi](?=[0-9]*-[0-9])|(?<=[0-9]-)[!|lIi]|(?<=[0-9])[!|lI](?=[0-9])"), "1"),
+    # no space inside a block number (番1 1号, 5 丁目): gaps between narrow digits read as spaces
+    (re.compile(r"(?<=[0-9]) (?=[0-9]*(?:丁目|番|号))"), ""),
+]
 # Marks that mean "ticked" in a check box.
 _TICKS = set("○〇◯●◎✓✔レ*＊※xX×vV1")
 
@@ -41,9 +58,19 @@ def fold(text: str) -> str:
 
 def normalize_text(raw: str) -> Normalized:
     """Names, addresses, remarks: NFKC, folded spaces (a space is kept only where the form shows a
-    gap: 氏 and 名, a building name), and ``-`` between digits (番地) whatever dash OCR read."""
-    s = fold(raw)
-    s = _DIGIT_DASH.sub("-", s)
+    gap: 氏 and 名, a building name), ``-`` between digits (番地) whatever dash OCR read, and stray
+    marks at either end dropped."""
+    s = _DIGIT_DASH.sub("-", fold(raw))
+    s = _TAIL_JUNK.sub("", _LEAD_JUNK.sub("", s))
+    return Normalized(s, True)
+
+
+def normalize_address(raw: str) -> Normalized:
+    """An address: as :func:`normalize_text`, then the OCR confusions its grammar settles (第ニ → 第二,
+    ピル → ビル, 1-16 read as !-16, a space inside a block number)."""
+    s = normalize_text(raw).value
+    for pattern, repl in _ADDRESS_REPAIRS:
+        s = pattern.sub(repl, s)
     return Normalized(s, True)
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from taxcheck.forms import result_columns
-from taxcheck.pipeline import InputFile, discover, mask_digits, plan, run_batch, safe_error, unreadable_id
+from taxcheck.pipeline import InputFile, discover, plan, run_batch, safe_error, unreadable_id
+from taxcheck.privacy import mask_digit_runs
 from taxcheck.store import document_statuses, forms_for_run, open_store, run_stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,7 +225,7 @@ def test_unexpected_cli_error_exits_1_with_the_message_masked(tmp_path):
 def test_error_messages_lose_personal_numbers():
     msg = safe_error(ValueError("invalid literal for int(): '621498320257'"))
     assert "621498320257" not in msg and msg.endswith("0257'") and msg.startswith("ValueError")
-    assert mask_digits("scans/621498320257.pdf#p1s1") == "scans/********0257.pdf#p1s1"  # file names in log lines
+    assert mask_digit_runs("scans/621498320257.pdf#p1s1") == "scans/********0257.pdf#p1s1"  # file names in log lines
 
 
 @pytest.mark.postgres

@@ -25,6 +25,7 @@ from reportfactory import (
     store_row,
 )
 
+from taxcheck.privacy import mask_my_number, scrub
 from taxcheck.records import BBox, Decision, FieldValue
 from taxcheck.report.crops import MARGIN_FRACTION, MARGIN_PX, PERSONAL_PAD_PX, crop_boxes
 from taxcheck.report.exceptions import (
@@ -44,7 +45,6 @@ from taxcheck.report.pilot import (
     wilson_interval,
     write_pilot_report,
 )
-from taxcheck.report.privacy import mask_my_number, scrub
 
 FULL_NUMBERS = (MY_NUMBER_A, MY_NUMBER_B, PAYER_PERSONAL, "6214 9832 0257")
 

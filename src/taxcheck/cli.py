@@ -23,9 +23,10 @@ app.add_typer(review_app, name="review")
 
 def _fail(exc: BaseException, code: int = 2) -> typer.Exit:
     """Print one line for an error the user can fix and return the exit to raise."""
-    from taxcheck.pipeline import MAX_ERROR_CHARS, mask_digits
+    from taxcheck.pipeline import MAX_ERROR_CHARS
+    from taxcheck.privacy import mask_digit_runs
 
-    typer.echo(f"taxcheck: {mask_digits(exc)[:MAX_ERROR_CHARS]}", err=True)
+    typer.echo(f"taxcheck: {mask_digit_runs(exc)[:MAX_ERROR_CHARS]}", err=True)
     return typer.Exit(code=code)
 
 

@@ -15,7 +15,6 @@ import functools
 import hashlib
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -27,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from taxcheck.privacy import mask_digit_runs
 from taxcheck.records import Decision, Finding, Form, form_from_dict, form_to_dict
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def discover(input_dir: str | Path, exclude: Sequence[str | Path] = ()) -> list[
             except OSError as exc:  # vanished or unreadable: recorded as failed by the reader later
                 source = p.relative_to(root).as_posix()
                 found.append(InputFile(str(p), source, unreadable_id(source), 0))
-                log.warning("cannot hash %s: %s", mask_digits(source), type(exc).__name__)
+                log.warning("cannot hash %s: %s", mask_digit_runs(source), type(exc).__name__)
     found.sort(key=lambda f: f.source)
     return found
 
@@ -175,14 +175,9 @@ def chunked(items: Sequence, size: int) -> list[list]:
 # ---------------------------------------------------------------------------------------------- process
 
 
-def mask_digits(text: object) -> str:
-    """``text`` with every run of 8+ digits (spaces, hyphens between) masked but its last 4 characters."""
-    return re.sub(r"\d[\d\- ]{6,}\d", lambda m: "*" * max(0, len(m.group(0)) - 4) + m.group(0)[-4:], str(text))
-
-
 def safe_error(exc: BaseException) -> str:
     """Exception type and message with long digit runs masked (a message may quote a 個人番号)."""
-    return f"{type(exc).__name__}: {mask_digits(exc)}"[:MAX_ERROR_CHARS]
+    return f"{type(exc).__name__}: {mask_digit_runs(exc)}"[:MAX_ERROR_CHARS]
 
 
 _SCORERS: dict[str | None, Any] = {}
@@ -260,7 +255,7 @@ def _late_crops(form: Form, findings: Sequence[Finding], decision: Decision, cro
         image = page_image(Path(input_dir) / form.source, input_dir, form)
         return {**crops, **_crops(form, findings, decision, image, out_dir)}
     except Exception as exc:  # noqa: BLE001 - a crop is a nicety; the row still goes out
-        log.warning("late crop failed for %s: %s", mask_digits(form.key), type(exc).__name__)
+        log.warning("late crop failed for %s: %s", mask_digit_runs(form.key), type(exc).__name__)
         return crops
 
 
@@ -306,7 +301,7 @@ def process_file(f: InputFile, settings: Settings) -> FileOutcome:
                     image = getattr(pages.get(form.page), "image", None)
                     crops = _crops(form, a.findings, a.decision, image, settings.out_dir)
                 except Exception as exc:  # noqa: BLE001 - a crop is a nicety; the row still goes out
-                    log.warning("crop failed for %s: %s", mask_digits(form.key), type(exc).__name__)
+                    log.warning("crop failed for %s: %s", mask_digit_runs(form.key), type(exc).__name__)
             rows.append(form_row(form, a.findings, a.decision, crops, version))
         timings["crops"] = time.perf_counter() - t2
         return FileOutcome(f.sha256, f.source, "done", rows, pages=n_pages, seconds=time.perf_counter() - t0,

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from taxcheck.privacy import is_personal_number_column
 from taxcheck.records import Form
-from taxcheck.report.privacy import is_personal_number_column
 
 MARGIN_PX = 12  # fixed margin around the box, in page pixels
 MARGIN_FRACTION = 0.25  # plus this share of the box height, so neighbouring print stays in view

@@ -27,10 +27,10 @@ import numpy as np
 from PIL import Image as PILImage
 
 from taxcheck.forms import box_name
+from taxcheck.privacy import mask_my_number, safe_value, scrub
 from taxcheck.records import Decision, Finding, Form, form_from_dict
 from taxcheck.report.crops import crop_boxes
 from taxcheck.report.labels import LOW_CONFIDENCE, MODEL, driver_label, reason_label
-from taxcheck.report.privacy import mask_my_number, safe_value, scrub
 
 REPORT_VERSION = "1"
 SHEET_ROWS = "要確認"

@@ -8,8 +8,8 @@ publish its own labels as ``REASON_LABELS`` (code → label); those win over the
 from __future__ import annotations
 
 import importlib
-from functools import cache
 from collections.abc import Iterable
+from functools import cache
 
 from taxcheck.forms import box_name
 from taxcheck.records import Finding

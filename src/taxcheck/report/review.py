@@ -17,17 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from taxcheck.forms import box_name, salary_fields
 from taxcheck import store as _store
-from taxcheck.report.exceptions import (
-    DECISION_NEEDS_FIX,
-    DECISION_NO_FIX,
-    DECISIONS,
-    HEADERS,
-    SHEET_INFO,
-    SHEET_ROWS,
-)
-from taxcheck.report.privacy import is_personal_number_column, mask_my_number, scrub
+from taxcheck.forms import box_name, salary_fields
+from taxcheck.privacy import is_personal_number_column, mask_my_number, scrub
+from taxcheck.report.exceptions import DECISION_NEEDS_FIX, DECISION_NO_FIX, DECISIONS, HEADERS, SHEET_INFO, SHEET_ROWS
 
 MAX_MINUTES = 600.0  # a longer time for one box is a typing error
 

@@ -21,6 +21,7 @@ from datetime import date
 from itertools import product
 
 from taxcheck.forms import box_name
+from taxcheck.privacy import mask_my_number
 from taxcheck.records import Finding, Form
 from taxcheck.rules import statutory
 from taxcheck.rules.checkdigits import is_valid_corporate_number, is_valid_my_number
@@ -116,13 +117,6 @@ _ERA_YEAR_RE = re.compile(r"(明治|大正|昭和|平成|明|大|昭|平|M|T|S|H
 RESIDUAL_FLOOR = 10_000  # yen: residuals are scaled by max(|expected|, this) so that small boxes do not explode
 PRIOR_JOB_WORDS = ("前職", "前の勤務先", "前勤務先")
 EXTRA_DEPENDANT_WORDS = ("扶養", "親族", "控除対象")
-
-
-def mask_number(number: str | None) -> str:
-    """個人番号 for a report: all but the last 4 digits hidden."""
-    if not number:
-        return ""
-    return "*" * max(0, len(number) - 4) + number[-4:]
 
 
 def _residual(read: int | None, expected: int) -> float:
@@ -368,16 +362,16 @@ def check_numbers(form: Form) -> list[Finding]:
     mine = form.value("recipient_my_number")
     if mine is not None and not is_valid_my_number(mine):
         out.append(
-            _finding("my_number_check_digit", "recipient_my_number", mask_number(mine), None,
-                     f"個人番号（{mask_number(mine)}）の検査用数字が合いません。", 1.0)
+            _finding("my_number_check_digit", "recipient_my_number", mask_my_number(mine), None,
+                     f"個人番号（{mask_my_number(mine)}）の検査用数字が合いません。", 1.0)
         )
     payer = form.value("payer_number")
     if payer is not None:
         ok = is_valid_corporate_number(payer) if len(payer) == 13 else is_valid_my_number(payer)
         if not ok:
             out.append(
-                _finding("payer_number_check_digit", "payer_number", mask_number(payer), None,
-                         f"支払者の個人番号又は法人番号（{mask_number(payer)}）の検査用数字が合いません。", 1.0)
+                _finding("payer_number_check_digit", "payer_number", mask_my_number(payer), None,
+                         f"支払者の個人番号又は法人番号（{mask_my_number(payer)}）の検査用数字が合いません。", 1.0)
             )
     return out
 

@@ -27,14 +27,7 @@ from taxcheck.outputs import PRIVATE, atomic_write
 from taxcheck.rules import statutory
 from taxcheck.samples import content as C
 from taxcheck.samples.degrade import ScanSettings, encode, save_tiff, scan
-from taxcheck.samples.render import (
-    A4_PT,
-    DROPOUT_INKS,
-    Ink,
-    draw_cover_letter,
-    draw_form,
-    new_canvas,
-)
+from taxcheck.samples.render import A4_PT, DROPOUT_INKS, Ink, draw_cover_letter, draw_form, new_canvas
 
 GENERATOR_VERSION = "taxcheck.samples 1.0"
 A4_MM = (210.0, 297.0)

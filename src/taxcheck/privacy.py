@@ -3,6 +3,11 @@
 Reports show only the last 4 digits ("********1234"). A 12-digit 支払者番号 is a sole proprietor's
 個人番号 and is masked too; a 13-digit 法人番号 is public and shown as is. ``scrub`` is the last line of
 defence: it masks any run of 12 digits in free text (finding messages, OCR reads, file names).
+Log lines and error messages are masked more widely by ``mask_digit_runs`` (any run of 8+ digits: a
+misread 個人番号 with a digit too many or too few is still personal); reports cannot use that bound
+because they must show 13-digit 法人番号 and amounts.
+
+One module for every stage (rules, pipeline, reports) so that there is one way to mask.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ VISIBLE_DIGITS = 4
 MY_NUMBER_DIGITS = 12
 
 # 12 digits in a row, or 4-4-4 with one space/hyphen between groups, not inside a longer digit run.
+_DIGIT_RUN = re.compile(r"\d[\d\- ]{6,}\d")
 _TWELVE_DIGITS = re.compile(r"(?<![0-9])(?:[0-9]{12}|[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4})(?![0-9])")
 
 
@@ -40,6 +46,13 @@ def scrub(text: object) -> str:
     if any("０" <= c <= "９" for c in s):
         s = s.translate({ord("０") + i: ord("0") + i for i in range(10)})
     return _TWELVE_DIGITS.sub(lambda m: mask_my_number(m.group(0)), s)
+
+
+def mask_digit_runs(text: object) -> str:
+    """``text`` with every run of 8+ digits (spaces, hyphens between) masked but its last 4 characters:
+    for log lines and error messages, which nobody needs to read a number from."""
+    return _DIGIT_RUN.sub(lambda m: MASK_CHAR * max(0, len(m.group(0)) - VISIBLE_DIGITS) + m.group(0)[-VISIBLE_DIGITS:],
+                          str(text))
 
 
 def is_personal_number_column(column: str, value: str | None = None) -> bool:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -161,7 +162,7 @@ def segments(c: np.ndarray, em_px: float) -> list[list[tuple[int, int, int, int]
     for y0, y1 in lines:
         glyphs = _runs(faint[y0:y1].sum(axis=0), max(1, em_px * 0.08))
         segs = [list(glyphs[0])] if glyphs else []
-        for prev, g in zip(glyphs, glyphs[1:]):
+        for prev, g in pairwise(glyphs):
             gap = g[0] - prev[1]
             # a narrow glyph (full-width digit, 「ー」) sits in a wide cell: its own margins are no space
             narrow = min(prev[1] - prev[0], g[1] - g[0]) < NARROW_EM * em_px
@@ -224,7 +225,7 @@ def _drop_outside_glyphs(c: np.ndarray, margin_px: float) -> np.ndarray:
     """White out connected components centred in the extra margin of a grown crop (a neighbour's small
     print that touches the value's line, so that the line test cannot separate them)."""
     h = c.shape[0]
-    n, labels, stats, cents = cv2.connectedComponentsWithStats((c < 128).astype(np.uint8), connectivity=8)
+    n, labels, _, cents = cv2.connectedComponentsWithStats((c < 128).astype(np.uint8), connectivity=8)
     for i in range(1, n):
         cy = cents[i][1]
         if cy < margin_px or cy > h - margin_px:
@@ -379,7 +380,7 @@ def _add_kana_lines(rows: dict, lines: dict, r: BoxRequest, c: np.ndarray, em: f
         if li == 0:
             x0, y0, x1, y1 = span
             runs = _runs((c[y0:y1, x0:x1] < INK_LEVEL).sum(axis=0), max(1, em * 0.08))
-            gaps = [(b[0] - a[1], a[1], b[0]) for a, b in zip(runs, runs[1:])]
+            gaps = [(b[0] - a[1], a[1], b[0]) for a, b in pairwise(runs)]
             lines[r.key] = _KanaLine(x1 - x0, max(gaps)[1:] if gaps else None)
 
 
@@ -440,7 +441,7 @@ def _join_segments(parts: list[tuple[str, BBox]], em: float) -> str:
     if not parts:
         return ""
     text = parts[0][0]
-    for (a, box_a), (b, box_b) in zip(parts, parts[1:]):
+    for (a, box_a), (b, box_b) in pairwise(parts):
         gap = (box_b.x0 - box_a.x1) / em + 2 * SEGMENT_PAD_EM
         sep = "" if _is_katakana(a[-1]) and _is_katakana(b[0]) and gap < KATAKANA_SPACE_EM else " "
         text += sep + b
@@ -470,7 +471,7 @@ def _with_spaces_of(line: str, spaced: str) -> str:
         else:  # no aligned neighbour: the same share of the line
             out.append(round(cut * len(line) / len(plain)))
     text = line
-    for pos in sorted(set(p for p in out if 0 < p < len(line)), reverse=True):
+    for pos in sorted({p for p in out if 0 < p < len(line)}, reverse=True):
         text = text[:pos] + " " + text[pos:]
     return text
 

@@ -16,6 +16,7 @@ from taxcheck.extract.reread import (
     _join_segments,
     _kana_read,
     _KanaLine,
+    _split_tall,
     _vote,
     _with_spaces_of,
     read_boxes,
@@ -38,7 +39,7 @@ def _line(text: str, em: int = EM_PX) -> np.ndarray:
 @pytest.mark.parametrize("printed, expected", [("ﾀｶﾊｼ ｲﾁﾛｳ", "タカハシ イチロウ"), ("ナカムラ ショウタ", "ナカムラ ショウタ")])
 def test_kana_line_half_and_full_width(printed, expected):
     grey = _line(printed)
-    h, w = grey.shape
+    w = grey.shape[1]
     req = BoxRequest("kana", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "kana", EM_PX)
     got = read_boxes(get_engine(), grey, [req])["kana"]
     assert normalize("kana", got.text).value == expected
@@ -86,7 +87,7 @@ def test_spaces_of_the_segment_reading_carried_onto_the_whole_line_reading():
 @pytest.mark.parametrize("printed, expected", [("長谷川　剛", "長谷川 剛"), ("東京都練馬区豊玉北6丁目12番1号 練馬ハイツ101", None)])
 def test_text_line_read_whole_with_its_spaces(printed, expected):
     grey = _line(printed)
-    h, w = grey.shape
+    w = grey.shape[1]
     req = BoxRequest("t", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "text", EM_PX)
     got = normalize("text", read_boxes(get_engine(), grey, [req])["t"].text).value
     assert got == (expected or printed)
@@ -124,6 +125,47 @@ def test_marked_zero_is_told_from_9_and_8(font, expected):
 
 def test_a_lone_slashed_zero_reads_0():
     grey = _line("0")
-    h, w = grey.shape
+    w = grey.shape[1]
     req = BoxRequest("z", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "digits", EM_PX)
     assert read_boxes(get_engine(), grey, [req])["z"].text.strip() == "0"
+
+
+def test_a_speck_in_the_space_between_family_and_given_name_keeps_the_space():
+    # a fax's dot in the middle of the full-width space cut it into two gaps too narrow to count
+    grey = _line("西村　洋平").copy()
+    font = ImageFont.truetype(GOTHIC, EM_PX)
+    x_space = EM_PX + int(font.getlength("西村")) + EM_PX // 2
+    grey[int(EM_PX * 1.5):int(EM_PX * 1.5) + 2, x_space:x_space + 2] = 0
+    w = grey.shape[1]
+    req = BoxRequest("t", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "text", EM_PX)
+    assert normalize("text", read_boxes(get_engine(), grey, [req])["t"].text).value == "西村 洋平"
+
+
+def test_two_lines_joined_by_haze_are_cut_at_their_faintest_row():
+    em = 20
+    profile = np.array([0] * 5 + [30] * em + [2] * 4 + [30] * em + [0] * 5)  # two lines, a hazy gap
+    assert _split_tall(profile, [(5, 49)], em) == [(5, 25), (26, 49)]  # cut at the first faint row
+    tall_glyph = np.array([25] * int(em * 1.8))  # a seal or a large character: no valley, one run
+    assert _split_tall(tall_glyph, [(0, len(tall_glyph))], em) == [(0, len(tall_glyph))]
+
+
+def test_the_next_box_line_that_strays_into_a_crop_is_left_to_its_own_box():
+    # 支払者 住所 above 氏名, 1 mm apart: a scan shifted down puts the name line's centre in the address crop
+    font = ImageFont.truetype(GOTHIC, EM_PX)
+    img = Image.new("L", (EM_PX * 20, EM_PX * 5), 255)
+    d = ImageDraw.Draw(img)
+    d.text((EM_PX, int(EM_PX * 0.9)), "東京都新宿区西新宿3-4-18", font=font, fill=0)
+    d.text((EM_PX, int(EM_PX * 2.2)), "医療法人社団青空フーズ", font=font, fill=0)
+    grey = np.asarray(img)
+    w = grey.shape[1]
+    rows = np.flatnonzero((grey < 128).any(axis=1))
+    name_rows = rows[rows > EM_PX * 2.1]
+    top, bottom = name_rows[0], name_rows[-1]
+    # the name line's centre lies inside the address box, but most of its height in the name box
+    address = BoxRequest("a", BBox(4, EM_PX * 0.7, w - 4, (top + bottom) / 2 + EM_PX * 0.1), "text", EM_PX)
+    name = BoxRequest("n", BBox(4, top - 2, w - 4, bottom + EM_PX * 0.5), "text", EM_PX)
+    got = read_boxes(get_engine(), grey, [address, name])
+    assert normalize("address", got["a"].text).value == "東京都新宿区西新宿3-4-18"
+    assert normalize("text", got["n"].text).value == "医療法人社団青空フーズ"
+    alone = read_boxes(get_engine(), grey, [address])["a"].text  # without the name box, the line is the address's
+    assert "医療" in alone

@@ -116,7 +116,8 @@ class FieldContext:
                           if _overlaps(b, grown) and b.y0 < value_top)
             valid = CELL_CHECKS.get(len(cells)) if cells else None
             requests.append(BoxRequest((rect, kind), box, kind, em_px, blank, tuple(self.box(c) for c in cells), valid))
-        self.cache.update(read_boxes(self.engine, self.clean, requests))
+        others = tuple(self.box(r) for r in self.form.version.other_boxes)
+        self.cache.update(read_boxes(self.engine, self.clean, requests, others))
 
 
 def _overlaps(a: BBox, b: BBox) -> bool:

@@ -61,6 +61,10 @@ SEGMENT_PAD_EM = 0.12  # white margin kept around each cut-out line
 KATAKANA_SPACE_EM = 1.0  # between two katakana, only a gap this wide is a space
 KANA_STRETCH = 1.8  # width factor that gives half-width kana full-width proportions
 KANA_SPACE_PITCH = 0.5  # the widest gap of a フリガナ line is a space when it is this share of the character pitch
+TALL_LINE_EM = 1.5  # a run of rows taller than this is two lines joined by haze (see _split_tall)
+LINE_EDGE_EM = 0.4  # …cut no nearer its ends than this
+VALLEY_SHARE = 0.2  # …and only at a row this much fainter than the run's median row
+SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
 CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
 DEBUG_DIR = None  # set to a folder to keep the stacked images (development only)
 
@@ -122,14 +126,35 @@ def has_ink(c: np.ndarray, em_px: float = 0.0) -> bool:
     return n / max(1, c.size) >= EMPTY_INK_SHARE
 
 
+def _split_tall(profile: np.ndarray, runs: list[tuple[int, int]], em_px: float) -> list[tuple[int, int]]:
+    """Runs of rows taller than a line cut at their faintest row: haze or a dotted ruling between two
+    lines of a skewed or noisy scan joins them into one run, whose centre then passes for the box's own
+    line and brings the neighbour's text with it."""
+    out = []
+    todo = list(runs)
+    while todo:
+        y0, y1 = todo.pop()
+        edge = int(LINE_EDGE_EM * em_px)
+        if y1 - y0 <= TALL_LINE_EM * em_px or y1 - y0 <= 2 * edge + 1:
+            out.append((y0, y1))
+            continue
+        inner = profile[y0 + edge:y1 - edge]
+        m = y0 + edge + int(np.argmin(inner))
+        if profile[m] > VALLEY_SHARE * np.median(profile[y0:y1]):
+            out.append((y0, y1))  # no clear valley: one tall thing (a large glyph, a seal)
+            continue
+        todo += [(y0, m), (m + 1, y1)]
+    return sorted(out)
+
+
 def _keep_lines_inside(c: np.ndarray, margin_px: float, em_px: float) -> np.ndarray:
     """White out text lines whose centre lies in the extra margin (the neighbouring box's text):
     the crop is cut a little larger than the box so that a slightly misplaced box still holds its
     text whole. Faint print counts here (a neighbour's label half washed out by drop-out is still
     something Tesseract reads)."""
-    ink = c < WHITE_LEVEL
+    profile = (c < WHITE_LEVEL).sum(axis=1)
     h = c.shape[0]
-    for y0, y1 in _runs(ink.sum(axis=1), max(1, em_px * 0.05)):
+    for y0, y1 in _split_tall(profile, _runs(profile, max(1, em_px * 0.05)), em_px):
         cy = (y0 + y1) / 2
         if cy < margin_px or cy > h - margin_px:
             c[y0:y1] = 255
@@ -153,6 +178,16 @@ def _runs(profile: np.ndarray, min_gap: float) -> list[tuple[int, int]]:
     return runs
 
 
+def _glyph_runs(ink: np.ndarray, em_px: float) -> list[tuple[int, int]]:
+    """Column runs of a line's ink (``ink``: a boolean band), specks left out: a fax's or a dusty
+    scanner's dot inside the space between family and given name would otherwise cut that space in two
+    gaps too narrow to count."""
+    runs = _runs(ink.sum(axis=0), max(1, em_px * 0.08))
+    speck = SPECK_EM * em_px
+    return [(x0, x1) for x0, x1 in runs
+            if x1 - x0 >= speck or np.ptp(np.flatnonzero(ink[:, x0:x1].any(axis=1))) + 1 >= speck]
+
+
 def segments(c: np.ndarray, em_px: float) -> list[list[tuple[int, int, int, int]]]:
     """Lines of segments (x0, y0, x1, y1) in crop pixels: cut at every gap wider than SPACE_EM."""
     ink = c < 128
@@ -160,7 +195,7 @@ def segments(c: np.ndarray, em_px: float) -> list[list[tuple[int, int, int, int]
     faint = c < INK_LEVEL  # thin strokes of 200 dpi scans fade above 128: gaps are measured on fainter ink
     out = []
     for y0, y1 in lines:
-        glyphs = _runs(faint[y0:y1].sum(axis=0), max(1, em_px * 0.08))
+        glyphs = _glyph_runs(faint[y0:y1], em_px)
         segs = [list(glyphs[0])] if glyphs else []
         for prev, g in pairwise(glyphs):
             gap = g[0] - prev[1]
@@ -258,8 +293,10 @@ def _cells_row(parts: list[np.ndarray], em_px: float) -> np.ndarray:
     return np.hstack(row) if row else np.full((h, 8), 255, np.uint8)
 
 
-def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) -> dict[object, BoxRead]:
-    """Read many boxes with one OCR call per kind; blank boxes read as ""."""
+def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
+               other_boxes: tuple[BBox, ...] = ()) -> dict[object, BoxRead]:
+    """Read many boxes with one OCR call per kind; blank boxes read as "". A text line that lies more in
+    another request's box or in one of ``other_boxes`` (value boxes nobody reads) is left to that box."""
     out: dict[object, BoxRead] = {r.key: BoxRead("", 0.0, []) for r in requests}
     # (key, line, image, f, origin box) per stacked row
     rows: dict[str, list[tuple[object, int, np.ndarray, float, BBox]]] = {}
@@ -277,6 +314,8 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
                 # digits are written in one run (right-justified): a faint "1" inside the run still counts
                 cell_parts[r.key] = parts[inked[0]:inked[-1] + 1] if inked else []
             continue
+        others = [o.box for o in requests if o.key != r.key] + list(other_boxes)
+        own = r.box
         grown = BBox(r.box.x0, r.box.y0 - GROW_EM * em, r.box.x1, r.box.y1 + GROW_EM * em)
         c = _keep_lines_inside(crop(grey, grown, r.blank, em), GROW_EM * em, em)
         if not has_ink(c, em):
@@ -292,7 +331,9 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest]) 
         if r.kind == "kana":
             _add_kana_lines(rows, kana_lines, r, c, em, f, pad)
             continue
-        for li, line in enumerate(segments(c, em)):
+        lines = [kept for ln in segments(c, em)
+                 if (kept := [sp for sp in ln if not _claimed_elsewhere(_on_page(r.box, _ink_span(c, sp)), own, others)])]
+        for li, line in enumerate(lines):
             # the whole line in one piece (the model reads kanji better in context), and its segments
             # one by one: where the spaces are
             seg, sub = _piece(c, r.box, _line_span(line), pad)
@@ -353,6 +394,30 @@ def _line_span(line: list[tuple[int, int, int, int]]) -> tuple[int, int, int, in
     return line[0][0], min(s[1] for s in line), line[-1][2], max(s[3] for s in line)
 
 
+def _ink_span(c: np.ndarray, span: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``span`` narrowed to the rows its own ink covers (a segment's span has its whole line's height)."""
+    x0, y0, x1, y1 = span
+    rows = np.flatnonzero((c[y0:y1, x0:x1] < 128).any(axis=1))
+    return (x0, y0 + int(rows[0]), x1, y0 + int(rows[-1]) + 1) if rows.size else span
+
+
+def _on_page(origin: BBox, span: tuple[int, int, int, int]) -> BBox:
+    x0, y0, x1, y1 = span
+    return BBox(origin.x0 + x0, origin.y0 + y0, origin.x0 + x1, origin.y0 + y1)
+
+
+def _claimed_elsewhere(line: BBox, own: BBox, others: list[BBox]) -> bool:
+    """Whether another box of the form holds more of this piece of a line's height than the box being
+    read: on a shifted or stretched scan the next box's line (支払者 氏名 under 住所, 1 mm apart) or the
+    telephone number beside it enters the grown crop with its centre inside, and both boxes would read it."""
+    def held(box: BBox) -> float:
+        if min(line.x1, box.x1) <= max(line.x0, box.x0):
+            return 0.0
+        return max(0.0, min(line.y1, box.y1) - max(line.y0, box.y0))
+    mine = held(own)
+    return any(held(o) > mine for o in others)
+
+
 def _piece(c: np.ndarray, origin: BBox, span: tuple[int, int, int, int], pad: int) -> tuple[np.ndarray, BBox]:
     """The part ``span`` of crop ``c`` with ``pad`` pixels around it, and where that part lies on the page."""
     x0, y0, x1, y1 = span
@@ -379,7 +444,7 @@ def _add_kana_lines(rows: dict, lines: dict, r: BoxRequest, c: np.ndarray, em: f
         rows["kana"].append((_Aux("wide", r.key), li, seg, (f * KANA_STRETCH, f), sub))
         if li == 0:
             x0, y0, x1, y1 = span
-            runs = _runs((c[y0:y1, x0:x1] < INK_LEVEL).sum(axis=0), max(1, em * 0.08))
+            runs = _glyph_runs(c[y0:y1, x0:x1] < INK_LEVEL, em)
             gaps = [(b[0] - a[1], a[1], b[0]) for a, b in pairwise(runs)]
             lines[r.key] = _KanaLine(x1 - x0, max(gaps)[1:] if gaps else None)
 

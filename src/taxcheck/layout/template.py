@@ -48,6 +48,7 @@ class LayoutVersion:
     cells: tuple[Rect, ...]
     labels: tuple[Label, ...]
     fields: dict[str, FieldBox]
+    other_boxes: tuple[Rect, ...] = ()  # printed value boxes without a results column (内訳, 配偶者, 電話)
 
     def covers(self, year: int) -> bool:
         return self.years[0] <= year <= self.years[1]
@@ -118,6 +119,7 @@ def parse_layout(data: dict) -> Layout:
                 cells=tuple(_rect(c, f"{where}.cells") for c in v.get("cells", [])),
                 labels=labels,
                 fields=fields,
+                other_boxes=tuple(_rect(r, f"{where}.boxes.{k}") for k, r in (v.get("boxes") or {}).items()),
             )
         except (KeyError, TypeError, IndexError, ValueError) as e:
             if isinstance(e, FormDefinitionError):

@@ -6,6 +6,8 @@ Tesseract, so it pins the behaviour that matters: half-width kana as payroll sof
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -15,8 +17,11 @@ from taxcheck.extract.reread import (
     BoxRequest,
     _join_segments,
     _kana_read,
+    _is_bar,
+    _is_subsequence,
     _KanaLine,
     _split_tall,
+    _tall_glyphs,
     _vote,
     _with_spaces_of,
     read_boxes,
@@ -169,3 +174,49 @@ def test_the_next_box_line_that_strays_into_a_crop_is_left_to_its_own_box():
     assert normalize("text", got["n"].text).value == "医療法人社団青空フーズ"
     alone = read_boxes(get_engine(), grey, [address])["a"].text  # without the name box, the line is the address's
     assert "医療" in alone
+
+
+MINCHO = "/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf"
+
+
+def _date_part(text: str, font_path: str, em: int = 28) -> np.ndarray:
+    """A date part box (月 of 生年月日) at a 200 dpi scan's size: the value between two frame lines."""
+    img = Image.new("L", (em * 3, em * 2), 255)
+    d = ImageDraw.Draw(img)
+    d.text((int(em * 0.9), em // 3), text, font=ImageFont.truetype(font_path, em), fill=0)
+    d.line([(2, 0), (2, em * 2)], fill=0, width=2)
+    d.line([(em * 3 - 3, 0), (em * 3 - 3, em * 2)], fill=0, width=2)
+    return np.asarray(img)
+
+
+DATA = Path(__file__).parent / "data"
+PT10_AT_200DPI = 10 * 0.3528 * 200 / 25.4  # em of a 10 pt value in pixels
+
+
+@pytest.mark.parametrize("scan", ["month_11_gothic_scan.png", "year_11_mincho_scan.png", "year_11_mincho_scan2.png"])
+def test_a_close_pair_of_1s_in_a_date_box_is_read_as_two(scan):
+    # date parts cut from generated 200 dpi scans (no real person): Tesseract alone reads each as "1"
+    grey = np.asarray(Image.open(DATA / scan).convert("L"))
+    h, w = grey.shape
+    req = BoxRequest("d", BBox(10, 10, w - 10, h - 10), "digits", PT10_AT_200DPI)
+    got = read_boxes(get_engine(), grey, [req])["d"]
+    assert got.text.replace(" ", "") == "11"
+    assert got.confidence < 0.9  # a re-reading: a person may look
+
+
+@pytest.mark.parametrize("font", [GOTHIC, MINCHO])
+@pytest.mark.parametrize("printed", ["11", "10", "1", "31", "74"])
+def test_short_digit_boxes_that_read_well_are_left_alone(font, printed):
+    grey = _date_part(printed, font)
+    h, w = grey.shape
+    req = BoxRequest("d", BBox(0, 4, w, h - 4), "digits", 28)
+    assert read_boxes(get_engine(), grey, [req])["d"].text.replace(" ", "") == printed
+
+
+def test_glyphs_of_a_digit_box_and_the_stem_of_a_1():
+    grey = _date_part("11", MINCHO)
+    glyphs = _tall_glyphs(grey, 28)
+    assert len(glyphs) == 2  # the frame lines at the sides are no glyphs
+    assert all(_is_bar(g, 28) for g in glyphs)
+    assert not any(_is_bar(g, 28) for g in _tall_glyphs(_date_part("74", MINCHO), 28))
+    assert _is_subsequence("1", "11") and not _is_subsequence("10", "111")

@@ -64,6 +64,13 @@ KANA_SPACE_PITCH = 0.5  # the widest gap of a フリガナ line is a space when 
 TALL_LINE_EM = 1.5  # a run of rows taller than this is two lines joined by haze (see _split_tall)
 LINE_EDGE_EM = 0.4  # …cut no nearer its ends than this
 VALLEY_SHARE = 0.2  # …and only at a row this much fainter than the run's median row
+GLYPH_MIN_WIDTH_EM = 0.08  # a digit is at least this wide (a Mincho 1's stem at 200 dpi is ~0.1 em)
+GLYPH_EDGE_EM = 0.2
+GLYPH_MAX_WIDTH_EM = 0.62  # a wider component is two digits touching
+GLYPH_HEIGHT_EM = (0.45, 1.1)  # …and this tall: a comma or a dot is shorter, a frame remnant taller
+BAR_WIDTH_EM = 0.15  # a stem: rows of ink no wider than this…
+BAR_DRIFT_EM = 0.1  # …whose centres move no more than this over the middle of the glyph
+MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
 CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
 DEBUG_DIR = None  # set to a folder to keep the stacked images (development only)
@@ -377,6 +384,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
             out[key] = BoxRead("0", out[key].confidence * DISAGREEMENT_PENALTY, out[key].words)
     _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
+    _recheck_digit_count(engine, out, rows.get("digits", []), cell_parts, ems)
     return out
 
 
@@ -571,9 +579,7 @@ def _vote(first: BoxRead, jpn: BoxRead, other_size: BoxRead) -> BoxRead:
     """Three readings of one digit box. When jpn and eng at the other size agree against the first
     reading, theirs wins; otherwise the first (or jpn where the first is malformed, see :func:`_better`).
     Any disagreement lowers the confidence: the value may be written, but a person should look."""
-    def digits(r: BoxRead) -> str:
-        return "".join(ch for ch in r.text if ch.isdigit())
-    a, b, c = digits(first), digits(jpn), digits(other_size)
+    a, b, c = _digits(first.text), _digits(jpn.text), _digits(other_size.text)
     if b and b == c and a != b:
         chosen = other_size
     else:
@@ -593,6 +599,85 @@ def _recheck_lone_digits(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         text = join_words(words)
         if any(ch.isdigit() for ch in text):
             out[key] = BoxRead(text, mean_confidence(words) * 0.9, words)
+
+
+def _tall_glyphs(c: np.ndarray, em_px: float) -> list[np.ndarray]:
+    """The digit-sized glyphs of a digit box, left to right (commas, dots and frame remnants left out).
+    Connected components, not column runs: at 200 dpi a Mincho 1's serif and stem leave faint columns
+    between them, and two Gothic 1s touch at faint ink; pieces that overlap in x are one glyph."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats((c < INK_LEVEL).astype(np.uint8), connectivity=8)
+    boxes: list[list[int]] = []
+    for x, y, w, h, _ in sorted((tuple(st) for st in stats[1:n]), key=lambda st: st[0]):
+        if boxes and x < boxes[-1][2] - 1:  # overlaps the previous glyph in x: a piece of it
+            b = boxes[-1]
+            boxes[-1] = [b[0], min(b[1], y), max(b[2], x + w), max(b[3], y + h)]
+        else:
+            boxes.append([x, y, x + w, y + h])
+    split = []
+    for x0, y0, x1, y1 in boxes:  # two digits touching at their serifs (Mincho "11"): cut at the thinnest column
+        if x1 - x0 > GLYPH_MAX_WIDTH_EM * em_px:
+            profile = (c[y0:y1, x0:x1] < INK_LEVEL).sum(axis=0)
+            lo, hi = int((x1 - x0) * 0.3), int((x1 - x0) * 0.7)
+            m = x0 + lo + int(np.argmin(profile[lo:hi]))
+            split += [(x0, y0, m, y1), (m, y0, x1, y1)]
+        else:
+            split.append((x0, y0, x1, y1))
+    pad = max(2, int(em_px * SEGMENT_PAD_EM))
+    edge = GLYPH_EDGE_EM * em_px  # a frame line's remnant stands at the crop's side; digits never do
+    return [cv2.copyMakeBorder(c[y0:y1, x0:x1], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+            for x0, y0, x1, y1 in split
+            if x1 - x0 >= GLYPH_MIN_WIDTH_EM * em_px and x0 >= edge and x1 <= c.shape[1] - edge
+            and GLYPH_HEIGHT_EM[0] * em_px <= y1 - y0 <= GLYPH_HEIGHT_EM[1] * em_px]
+
+
+def _is_bar(glyph: np.ndarray, em_px: float) -> bool:
+    """An upright stem, whatever its serifs: in a digit box that is a 1 (a Mincho 1 at 200 dpi reads as
+    nothing on its own). Over the middle of its height every row holds one thin stroke at the same place;
+    a 7's stroke wanders, a 4 has its crossbar."""
+    ink = glyph < INK_LEVEL
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size < GLYPH_HEIGHT_EM[0] * em_px:
+        return False
+    mid = ink[rows[0] + rows.size // 5:rows[-1] + 1 - rows.size // 5]
+    widths = mid.sum(axis=1)
+    if widths.min() == 0:
+        return False
+    centres = (mid * np.arange(mid.shape[1])).sum(axis=1) / widths
+    return np.median(widths) <= BAR_WIDTH_EM * em_px and np.ptp(centres) <= BAR_DRIFT_EM * em_px
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
+    """Short digit boxes (date parts, counts) whose reading has fewer digits than the box has glyphs:
+    Tesseract reads a close pair of 1s ("11" in a month box) as one. Each glyph is read on its own line
+    (jpn: eng gives up on a lone 1), a plain bar is a 1; the re-reading is taken only when every glyph
+    gave one digit and the digits first read are among them in order (it restores digits, never
+    replaces one: the two arcs of a faint 0 are two bars), and with less confidence."""
+    rows, pending = [], {}
+    for key, _, img, f, box in digit_rows:
+        if key in cell_parts:
+            continue
+        glyphs = _tall_glyphs(img, ems[key])
+        if 1 < len(glyphs) <= MAX_GLYPH_RECHECK and sum(ch.isdigit() for ch in out[key].text) < len(glyphs):
+            pending[key] = ["1" if _is_bar(g, ems[key]) else "" for g in glyphs]
+            rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][i]]
+    pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
+    for key, texts in pending.items():
+        words = []
+        for i, _, ws in pieces.get(_Aux("glyph", key), []):
+            texts[i] = join_words(ws).strip()
+            words += ws
+        if all(len(t) == 1 and t.isdigit() for t in texts) and _is_subsequence(_digits(out[key].text), "".join(texts)):
+            conf = mean_confidence(words) if words else out[key].confidence
+            out[key] = BoxRead("".join(texts), conf * DISAGREEMENT_PENALTY, words)
 
 
 def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -> None:

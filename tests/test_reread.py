@@ -15,10 +15,10 @@ from PIL import Image, ImageDraw, ImageFont
 from taxcheck.extract.reread import (
     BoxRead,
     BoxRequest,
-    _join_segments,
-    _kana_read,
     _is_bar,
     _is_subsequence,
+    _join_segments,
+    _kana_read,
     _KanaLine,
     _split_tall,
     _tall_glyphs,

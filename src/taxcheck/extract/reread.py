@@ -72,6 +72,7 @@ BAR_WIDTH_EM = 0.15  # a stem: rows of ink no wider than this…
 BAR_DRIFT_EM = 0.1  # …whose centres move no more than this over the middle of the glyph
 MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
+SLASH_HALVES = 0.4  # the two holes of a slashed zero: the smaller at least this share of the larger
 CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
 DEBUG_DIR = None  # set to a folder to keep the stacked images (development only)
 
@@ -552,17 +553,23 @@ def _with_spaces_of(line: str, spaced: str) -> str:
 def _is_marked_zero(img: np.ndarray) -> bool:
     """Whether a box holding one glyph shows a slashed or dotted zero (IPA Gothic, many payroll fonts):
     Tesseract reads a lone one as 9. A 9's loop is one hole with nothing inside; a marked zero's loop
-    is split in two by the slash, or holds the dot."""
-    bw = (img < 128).astype(np.uint8)
+    is split in two by the slash, or holds the dot. A blurred slash is fainter than the loop: the test
+    runs on dark ink first, then on faint ink."""
+    return any(_marked_at(img, level) for level in (128, INK_LEVEL))
+
+
+def _marked_at(img: np.ndarray, level: int) -> bool:
+    bw = (img < level).astype(np.uint8)
     contours, hierarchy = cv2.findContours(bw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return False
     areas = [cv2.contourArea(c) for c in contours]
     outer = [i for i, h in enumerate(hierarchy[0]) if h[3] < 0 and areas[i] > 0.01 * max(areas)]
     holes = [i for i, h in enumerate(hierarchy[0]) if h[3] >= 0 and areas[i] > 0.01 * max(areas)]
-    if len(outer) == 1 and len(holes) == 2:  # split by a slash: side by side, unlike the stacked loops of 8
+    if len(outer) == 1 and len(holes) == 2:  # split by a slash: side by side, unlike the stacked loops of 8,
         (_, y0, _, h0), (_, y1, _, h1) = (cv2.boundingRect(contours[i]) for i in holes)
-        return min(y0 + h0, y1 + h1) - max(y0, y1) > 0.3 * min(h0, h1)
+        a0, a1 = sorted(areas[i] for i in holes)  # and in two like halves, unlike a 9's loop and a pinhole
+        return min(y0 + h0, y1 + h1) - max(y0, y1) > 0.3 * min(h0, h1) and a0 >= SLASH_HALVES * a1
     if len(outer) == 2 and len(holes) == 1:  # the dot: a small blob inside the loop
         (x, y, w, h) = cv2.boundingRect(contours[holes[0]])
         dot = min(outer, key=lambda i: areas[i])

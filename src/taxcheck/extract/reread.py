@@ -692,7 +692,7 @@ def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -
     read again with the other model (jpn, digits only); the first candidate that fits wins."""
     retry = []
     for key, parts in cell_parts.items():
-        if not _fits(out[key].text, len(parts), reqs[key].valid):
+        if parts and not _fits(out[key].text, len(parts), reqs[key].valid):  # no inked cell: nothing to re-read
             retry.append(key)
     if not retry:
         return

@@ -241,6 +241,6 @@ def test_a_cell_box_whose_specks_add_up_to_ink_reads_blank_instead_of_failing_th
     cells = tuple(BBox((i + 1) * em, em, (i + 2) * em, 2 * em) for i in range(n))
     for c in cells:
         grey[int(c.cy) - 1:int(c.cy) + 1, int(c.cx) - 1:int(c.cx) + 2] = 0
-    no_check_digit = lambda digits: False  # noqa: E731 - what a 個人番号's check says of an empty reading
+    no_check_digit = lambda digits: False  # what a 個人番号 check digit says of an empty reading
     req = BoxRequest("n", BBox(em, em, (n + 1) * em, 2 * em), "digits", em, cells=cells, valid=no_check_digit)
     assert read_boxes(get_engine(), grey, [req])["n"].text.strip() == ""

@@ -21,8 +21,9 @@ MASK_CHAR = "*"
 VISIBLE_DIGITS = 4
 MY_NUMBER_DIGITS = 12
 
-# 12 digits in a row, or 4-4-4 with one space/hyphen between groups, not inside a longer digit run.
+# 8 or more digits, spaces and hyphens allowed between them (log lines, error messages).
 _DIGIT_RUN = re.compile(r"\d[\d\- ]{6,}\d")
+# 12 digits in a row, or 4-4-4 with one space/hyphen between groups, not inside a longer digit run.
 _TWELVE_DIGITS = re.compile(r"(?<![0-9])(?:[0-9]{12}|[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4})(?![0-9])")
 
 

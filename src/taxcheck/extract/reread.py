@@ -65,7 +65,7 @@ TALL_LINE_EM = 1.5  # a run of rows taller than this is two lines joined by haze
 LINE_EDGE_EM = 0.4  # …cut no nearer its ends than this
 VALLEY_SHARE = 0.2  # …and only at a row this much fainter than the run's median row
 GLYPH_MIN_WIDTH_EM = 0.08  # a digit is at least this wide (a Mincho 1's stem at 200 dpi is ~0.1 em)
-GLYPH_EDGE_EM = 0.2
+GLYPH_EDGE_EM = 0.2  # …and stands this far from the crop's sides (a frame line's remnant does not)
 GLYPH_MAX_WIDTH_EM = 0.62  # a wider component is two digits touching
 GLYPH_HEIGHT_EM = (0.45, 1.1)  # …and this tall: a comma or a dot is shorter, a frame remnant taller
 BAR_WIDTH_EM = 0.15  # a stem: rows of ink no wider than this…
@@ -322,7 +322,6 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
                 # digits are written in one run (right-justified): a faint "1" inside the run still counts
                 cell_parts[r.key] = parts[inked[0]:inked[-1] + 1] if inked else []
             continue
-        others = [o.box for o in requests if o.key != r.key] + list(other_boxes)
         own = r.box
         grown = BBox(r.box.x0, r.box.y0 - GROW_EM * em, r.box.x1, r.box.y1 + GROW_EM * em)
         c = _keep_lines_inside(crop(grey, grown, r.blank, em), GROW_EM * em, em)
@@ -339,6 +338,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
         if r.kind == "kana":
             _add_kana_lines(rows, kana_lines, r, c, em, f, pad)
             continue
+        others = [o.box for o in requests if o.key != r.key] + list(other_boxes)
         lines = [kept for ln in segments(c, em)
                  if (kept := [sp for sp in ln if not _claimed_elsewhere(_on_page(r.box, _ink_span(c, sp)), own, others)])]
         for li, line in enumerate(lines):
@@ -672,8 +672,11 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
     for key, _, img, f, box in digit_rows:
         if key in cell_parts:
             continue
+        read = len(_digits(out[key].text))
+        if read >= MAX_GLYPH_RECHECK:  # amounts and numbers: too long for this re-read, spare the glyph search
+            continue
         glyphs = _tall_glyphs(img, ems[key])
-        if 1 < len(glyphs) <= MAX_GLYPH_RECHECK and sum(ch.isdigit() for ch in out[key].text) < len(glyphs):
+        if 1 < len(glyphs) <= MAX_GLYPH_RECHECK and read < len(glyphs):
             pending[key] = ["1" if _is_bar(g, ems[key]) else "" for g in glyphs]
             rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][i]]
     pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
@@ -710,7 +713,7 @@ def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -
 
 
 def _fits(text: str, n_cells: int, valid: Callable[[str], bool] | None) -> bool:
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = _digits(text)
     return len(digits) == n_cells and (valid is None or valid(digits))
 
 

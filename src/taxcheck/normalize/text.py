@@ -30,7 +30,7 @@ _ADDRESS_REPAIRS = [
     (re.compile(r"第[ー―]"), "第一"),
     (re.compile(r"第ハ"), "第八"),
     # before 丁目 only a numeral stands
-    (re.compile(r"[ニ]丁目"), "二丁目"),
+    (re.compile(r"ニ丁目"), "二丁目"),
     (re.compile(r"(?<![0-9])[ー―]丁目"), "一丁目"),
     # ピル (pill) is no address word; ビル (building) is in most company addresses: handakuten vs dakuten
     (re.compile(r"ピル"), "ビル"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -90,6 +91,10 @@ def test_fit_predict_contract():
     assert roc_auc_score(y, model.risk(X)) > 0.8
     with pytest.raises(ValueError):
         FlagModel().fit(X, np.zeros(len(y)))
+    # a model trained before features were added scores and explains a batch that has them
+    older = FlagModel(**FAST).fit(X.drop(columns=["payer_name_as_payer_others", "address_known"]), y)
+    assert older.risk(X).shape == (240,)
+    assert all(isinstance(d, str) for i in range(10) for d in older.drivers(X.iloc[i]))
 
 
 def test_choose_threshold_meets_the_target():
@@ -388,3 +393,23 @@ def test_batch_checks_rescore_with_batch_statistics(tmp_path):
     final = {r["key"]: r["risk"] for r in rows}
     assert final[outlier.key] > per_file[outlier.key] + 0.2
     store.close()
+
+
+def test_name_kana_and_place_features_say_whether_the_reading_fits():
+    good = make_form({"recipient_name": "福田 浩", "recipient_kana": "フクダ ヒロシ",
+                      "recipient_address": "東京都練馬区旭丘3丁目25番16号", "payer_address": "東京都中野区中野2-25-1"}, key=1)
+    bad = make_form({"recipient_name": "福田 洗", "recipient_kana": "フクダ ヒロシ",
+                     "recipient_address": "東京都豊島区上殆尊4-8-14", "payer_address": ""}, key=2)
+    X = batch_features([good, bad], {good.key: [], bad.key: []})
+    assert X.loc[good.key, ["kana_family_agrees", "kana_given_agrees", "address_known", "payer_address_known"]].tolist() == [1, 1, 1, 1]
+    assert X.loc[bad.key, ["kana_family_agrees", "kana_given_agrees", "address_known"]].tolist() == [1, 0, 0]
+    assert math.isnan(X.loc[bad.key, "payer_address_known"])  # no address: nothing to say
+
+
+def test_a_payer_name_unlike_the_payers_other_forms_is_a_feature():
+    forms = [make_form({"payer_number": "1234567890123", "payer_name": name}, key=k)
+             for k, name in enumerate(["株式会社大泉食品", "株式会社大泉食品", "株式会社大限度命)", "株式会社大泉食品"])]
+    forms.append(make_form({"payer_number": "9999999999999", "payer_name": "有限会社日本橋印刷"}, key=9))
+    X = batch_features(forms, {})
+    assert X["payer_name_as_payer_others"].tolist()[:4] == pytest.approx([2 / 3, 2 / 3, 0.0, 2 / 3])
+    assert math.isnan(X.loc[forms[4].key, "payer_name_as_payer_others"])  # the payer's only form

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from taxcheck.normalize import (
     fold,
     normalize,
+    normalize_address,
     normalize_amount,
     normalize_count,
-    normalize_address,
     normalize_flag,
     normalize_kana,
     normalize_my_number,
@@ -17,6 +19,7 @@ from taxcheck.normalize import (
     normalize_text,
     parse_date,
 )
+from taxcheck.normalize.readings import agreement, name_spelled_by, reconcile_kana, split_name
 
 
 @pytest.mark.parametrize(
@@ -164,3 +167,70 @@ def test_dispatch_by_field_type():
     assert normalize("date", "2 1 1", tax_year=2020).value == "2020-01-01"
     with pytest.raises(ValueError):
         normalize("nonsense", "x")
+
+
+@pytest.mark.parametrize(("raw", "want"), [
+    ("東京都練還区土支田4丁目26番15号 メゾン石神井303", "東京都練馬区土支田4丁目26番15号 メゾン石神井303"),
+    ("東京都寺代田区丸の内2-30-11 ビジネスビル8階", "東京都千代田区丸の内2-30-11 ビジネスビル8階"),
+    ("東京者武蔵野市吉祥寺本町5-17-14", "東京都武蔵野市吉祥寺本町5-17-14"),
+    ("埼玉県さいたま市測和区高砂2-5-20", "埼玉県さいたま市浦和区高砂2-5-20"),
+    ("東京都練馬区平和人台7丁目!番4号", "東京都練馬区平和台7丁目1番4号"),  # an extra kanji; ! for 1 before 番
+    ("練馬区較玉南6丁目9番13号", "練馬区豊玉南6丁目9番13号"),  # without 都道府県
+])
+def test_place_names_one_character_off_a_listed_place_are_mended(raw, want):
+    value = normalize_address(raw)
+    assert value.value == want
+    assert value.ok
+
+
+@pytest.mark.parametrize("kept", [
+    "北海道札幌市中央区大通西1丁目",
+    "京都府京都市中京区河原町通三条上る恵比須町427",  # a 通り address: a listed city, then more
+    "埼玉県入間郡三芳町大字藤久保1100",  # 大字 is not in Japan Post's list, and is no misreading
+    "東京都新宿区西新宿キ-12-6",  # a digit misread as kana after a listed place: left for a person
+])
+def test_listed_and_unreadable_places_are_left_as_written(kept):
+    assert normalize_address(kept).value == kept
+
+
+def test_a_place_near_two_listed_names_or_none_is_not_guessed_and_not_ok():
+    tie = normalize_address("東京都練馬区加町7丁目29番11号")  # 北町, 旭町, 栄町 are all one character off
+    assert tie.value == "東京都練馬区加町7丁目29番11号"
+    assert not tie.ok
+    assert not normalize_address("東京都豊島区上殆尊4-8-14").ok  # 東池袋 misread beyond mending
+    assert normalize_address("東京都練馬区旭丘3丁目25番16号").ok
+
+
+@pytest.mark.parametrize(("kana", "name", "want"), [
+    ("フクタ アヤ", "福田 彩", "フクダ アヤ"),  # a lost voicing mark
+    ("フジワラ ヒロジ", "藤原 浩", "フジワラ ヒロシ"),  # an invented one
+    ("ゴトウヒナ", "後藤 ひな", "ゴトウ ヒナ"),  # the space between family and given name
+    ("フシワラソ ヨウヘイ", "藤原 洋平", "フジワラ ヨウヘイ"),  # a speck read as a kana at the end
+    ("ハセガワ レン", "長谷川 蓮", "ハセガワ レン"),  # 蓮: ハス, レン, ハチス; pykakasi converts to ハス
+    ("ワタナベ マサト", "渡辺 正人", "ワタナベ マサト"),  # マサヒト is one kana away, and マサト a reading too
+    ("コバヤシ ハルド", "小林 陽翔", "コバヤシ ハルド"),  # no reading of 陽翔 fits: left as read
+    ("ヤマダ コウ", "山田 剛", "ヤマダ コウ"),  # コウ and ゴウ are both readings of 剛: as read
+    ("ヤマダ タロウ", "山田商店", "ヤマダ タロウ"),  # a name without a family/given split
+])
+def test_kana_marks_are_settled_by_the_names_reading(kana, name, want):
+    assert reconcile_kana(kana, name) == want
+
+
+def test_kana_agreement_with_the_name():
+    assert agreement("フクダ ヒロシ", "福田 浩") == (1.0, 1.0)
+    assert agreement("フクダ アヤ", "福田 彩") == (1.0, 1.0)  # 彩: サイ, アヤ, イロドリ, …
+    assert agreement("ハルタ ヒナ", "春田 陽菜") == (1.0, 1.0)  # 春田: ハルダ or ハルタ
+    assert agreement("ヨシダ レン", "吉田 蓮") == (1.0, 1.0)
+    assert agreement("ヨシダ タロウ", "吉田 蓮") == (1.0, 0.0)
+    assert agreement("コバヤシ ハルト", "小林 陽翔") == (1.0, 0.0)  # a reading the dictionary lacks
+    family, given = agreement("ヤマダ", "山田商店")
+    assert math.isnan(family) and math.isnan(given)
+
+
+def test_a_name_is_taken_from_the_first_reading_its_kana_spells():
+    assert split_name("阿部洋平", "アベ ヨウヘイ") == "阿部 洋平"  # the space OCR lost, from the kana
+    assert split_name("阿部洋平", "アベヨウヘイ") == "阿部洋平"  # no space in the kana either: nothing to go by
+    readings_of_the_box = ["藤原 洗|", "藤原 浩」", "藤原 浩"]
+    assert name_spelled_by("フジワラ ヒロシ", readings_of_the_box) == "藤原 浩"  # marks glued to the end dropped
+    assert name_spelled_by("フジワラ ヒロジ", readings_of_the_box) == "藤原 浩"  # a kana mark off still spells it
+    assert name_spelled_by("フジワラ ヒロシ", ["藤原 洗", "藤原 沈"]) is None

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from taxcheck.extract.reread import (
+    VARIANTS,
     BoxRead,
     BoxRequest,
     _is_bar,
@@ -25,8 +26,10 @@ from taxcheck.extract.reread import (
     _vote,
     _with_spaces_of,
     read_boxes,
+    read_variants,
 )
 from taxcheck.normalize import normalize
+from taxcheck.normalize.readings import name_spelled_by
 from taxcheck.ocr import get_engine
 from taxcheck.records import BBox, Word
 
@@ -244,3 +247,43 @@ def test_a_cell_box_whose_specks_add_up_to_ink_reads_blank_instead_of_failing_th
     no_check_digit = lambda digits: False  # what a 個人番号 check digit says of an empty reading
     req = BoxRequest("n", BBox(em, em, (n + 1) * em, 2 * em), "digits", em, cells=cells, valid=no_check_digit)
     assert read_boxes(get_engine(), grey, [req])["n"].text.strip() == ""
+
+
+MINCHO = "/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf"
+
+
+def _scan_line(text: str, font: str, em: int) -> np.ndarray:
+    """A line as a 200 dpi scan shows it: rendered, then softened by the scanner's optics."""
+    f = ImageFont.truetype(font, em)
+    img = Image.new("L", (int(em * (len(text) + 4)), em * 3), 255)
+    ImageDraw.Draw(img).text((em, em), text, font=f, fill=0)
+    return np.asarray(img.filter(ImageFilter.GaussianBlur(0.8)))
+
+
+def _read_text(grey: np.ndarray, em: int) -> str:
+    req = BoxRequest("t", BBox(4, em * 0.6, grey.shape[1] - 4, em * 2.4), "text", em)
+    return normalize("address", read_boxes(get_engine(), grey, [req])["t"].text).value
+
+
+def test_slashed_zeros_inside_an_address_line_read_0():
+    # an address line cut from a generated 2-up scan (30 px around its box): Tesseract reads 桜台802 as 892
+    grey = np.asarray(Image.open(DATA / "address_slashed_zero_2up_scan.png").convert("L"))
+    h, w = grey.shape
+    req = BoxRequest("a", BBox(30, 30, w - 30, h - 30), "text", 22.6)
+    got = read_boxes(get_engine(), grey, [req])["a"]
+    assert normalize("address", got.text).value.endswith("シャトー桜台802")
+    assert got.confidence < 0.9  # a re-reading: a person may look
+
+
+def test_the_space_before_a_building_name_is_kept_after_a_full_width_number():
+    # パ's first stroke is narrow like a digit: the whole glyph's width decides whether the gap is a space
+    got = _read_text(_scan_line("東京都練馬区桜台６丁目８番１４号 パークハウス３０４", MINCHO, 36), 36)
+    assert "14号 パークハウス" in got
+
+
+def test_a_name_line_can_be_read_again_in_other_ways():
+    grey = _scan_line("藤原 浩", MINCHO, 30)
+    req = BoxRequest("n", BBox(4, 30 * 0.6, grey.shape[1] - 4, 30 * 2.4), "text", 30)
+    got = [normalize("text", t).value for t in read_variants(get_engine(), grey, req)]
+    assert len(got) == len(VARIANTS)
+    assert name_spelled_by("フジワラ ヒロシ", got) == "藤原 浩"  # one of them reads 浩 (another 洗)

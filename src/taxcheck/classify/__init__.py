@@ -60,7 +60,7 @@ class Scorer:
             risk = float(risks[i])
             drivers: list[str] = []
             if self.model is not None and risk > self.threshold and not rule_flagged(fs):
-                drivers = self.model.drivers(X.iloc[i].to_numpy(), top=top_drivers)
+                drivers = self.model.drivers(X.iloc[i], top=top_drivers)
             out[form.key] = Assessment(fs, decide(form, fs, risk, self.threshold, drivers))
         return out
 

@@ -14,14 +14,16 @@ DataFrame with exactly these columns in this order.
 from __future__ import annotations
 
 import math
-from datetime import date
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from taxcheck.normalize.places import is_known, place_of
+from taxcheck.normalize.readings import agreement
 from taxcheck.records import Finding, Form
 from taxcheck.rules.checks import CODES, PRIOR_JOB_WORDS, is_full_year
 
@@ -53,6 +55,9 @@ MONEY_BOXES = (
     "spouse_deduction",
     "housing_loan_credit",
 )
+# A payer writes its name and address the same on every employee's form: a form whose reading differs
+# from the payer's other forms is likely misread (the share of the others that read the same is a feature).
+PAYER_TEXT = ("payer_name", "payer_address")
 LIFE_INSURANCE_MAX = 120_000  # 生命保険料控除 cannot exceed this (新旧合計の上限)
 EARTHQUAKE_MAX = 50_000  # 地震保険料控除の上限
 ODDITY_FLAGS = ("otsu", "widow", "single_parent", "working_student", "self_disabled_special", "self_disabled_other")
@@ -84,6 +89,10 @@ def _names() -> list[str]:
         "name_len",
         "name_has_latin_or_digit",
         "kana_not_kana",
+        "kana_family_agrees",
+        "kana_given_agrees",
+        "address_known",
+        "payer_address_known",
         "address_len",
         "address_has_digit",
         "n_blank_money",
@@ -93,6 +102,7 @@ def _names() -> list[str]:
     ]
     names += ["z_pay_batch", "z_social_ratio_batch", "z_tax_ratio_batch", "z_pay_payer", "payer_forms",
               "z_pay_annualised_payer", "z_pay_annualised_batch"]
+    names += [f"{c}_as_payer_others" for c in PAYER_TEXT]
     names += [f"odd_{f}" for f in ODDITY_FLAGS]
     names += [
         "odd_retire_date",
@@ -162,6 +172,11 @@ def _confidence_features(form: Form) -> dict[str, float]:
     return out
 
 
+def _place_known(address: str) -> float:
+    """1.0 when the address starts with a place Japan Post lists, NaN when there is no address."""
+    return float(is_known(place_of(address))) if address else math.nan
+
+
 def _shape_features(form: Form) -> dict[str, float]:
     pay = _num(form, "payment_amount")
     tax = _num(form, "withholding_tax")
@@ -173,6 +188,7 @@ def _shape_features(form: Form) -> dict[str, float]:
     name = form.value("recipient_name") or ""
     kana = form.value("recipient_kana") or ""
     address = form.value("recipient_address") or ""
+    family_agrees, given_agrees = agreement(kana, name)
     return {
         "my_number_len": float(len(form.value("recipient_my_number") or "")),
         "payer_number_len": float(len(form.value("payer_number") or "")),
@@ -189,6 +205,11 @@ def _shape_features(form: Form) -> dict[str, float]:
         "name_len": float(len(name.replace(" ", ""))),
         "name_has_latin_or_digit": float(bool(_LATIN_OR_DIGIT.search(name))),
         "kana_not_kana": float(bool(kana) and not _KANA_RE.match(kana)),
+        # both boxes read right when the kana is the name's dictionary reading; a miss may be a rare reading
+        "kana_family_agrees": family_agrees,
+        "kana_given_agrees": given_agrees,
+        "address_known": _place_known(address),
+        "payer_address_known": _place_known(form.value("payer_address") or ""),
         "address_len": float(len(address)),
         "address_has_digit": float(bool(re.search(r"\d", address))),
         "n_blank_money": float(sum(form.value(c) is None for c in MONEY_BOXES)),
@@ -275,4 +296,18 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     df["z_pay_annualised_payer"] = z_ann
     df["z_pay_annualised_batch"] = _z(ann_log)
     df["payer_forms"] = count
+    for column in PAYER_TEXT:
+        df[f"{column}_as_payer_others"] = _share_alike(forms, by_payer, column)
     return df
+
+
+def _share_alike(forms: list[Form], groups: dict[str, list[int]], column: str) -> np.ndarray:
+    """For each form, the share of its payer's other forms whose ``column`` reads the same (NaN alone)."""
+    out = np.full(len(forms), np.nan)
+    for idx in groups.values():
+        values = [forms[i].value(column) or "" for i in idx]
+        tally = Counter(values)
+        for i, v in zip(idx, values):
+            if len(idx) > 1:
+                out[i] = (tally[v] - 1) / (len(idx) - 1)
+    return out

@@ -123,8 +123,11 @@ class FlagModel(ClassifierMixin, BaseEstimator):
 
     def drivers(self, x: pd.Series | np.ndarray, top: int = 3) -> list[str]:
         """The features that most raise this form's risk: each is set back to a clean form's median in
-        turn and the drop in risk measured (occlusion, one batched call)."""
+        turn and the drop in risk measured (occlusion, one batched call). A Series is matched to the model's
+        features by name (a batch may carry features added after the model was trained)."""
         check_is_fitted(self, "calibrated_")
+        if isinstance(x, pd.Series):
+            x = x.reindex(self.feature_names_)
         row = np.nan_to_num(np.asarray(x, dtype=float).reshape(1, -1), nan=MISSING)
         base = self.predict_proba(row)[0, 1]
         changed = np.where(row[0] != self.baseline_)[0]

@@ -13,22 +13,23 @@ what is read there depends on how the box is printed (``align`` in the layout):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from taxcheck.extract.labels import LabelFilter
 from taxcheck.extract.marks import is_marked
-from taxcheck.extract.reread import BoxRequest, read_boxes
-from taxcheck.ocr.base import OcrEngine
+from taxcheck.extract.reread import BoxRequest, read_boxes, read_variants
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
 from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import fold, normalize
-from taxcheck.rules.checkdigits import is_valid_payer_number
+from taxcheck.normalize.readings import agrees, name_spelled_by, reconcile_kana, split_name
+from taxcheck.ocr.base import OcrEngine
 from taxcheck.records import BBox, FieldValue, TextSource, Word
+from taxcheck.rules.checkdigits import is_valid_payer_number
 
 FIELD_MARGIN_MM = 0.6  # words whose centre is this close outside a box still belong to it
 FORMAT_PENALTY = 0.5  # confidence multiplier when a value fails its format or check digit
@@ -39,6 +40,7 @@ LABEL_ONLY_CONFIDENCE = 0.4  # the box held only printed labels: the value may h
 ROW_INK_SHARE = 0.01
 CELL_CHECKS = {12: is_valid_payer_number, 13: is_valid_payer_number}  # digits per cell row → check digit
 VALUE_HALF_HEIGHT_EM = 0.4  # half the height of printed digits/kanji, in em
+AGREEMENT_CONFIDENCE = 0.8  # 氏名 and フリガナ read apart agree: likely as printed (斎藤 and 斉藤 read alike)
 DATE_PT = 10.0  # date parts are printed at 10 pt whatever the form's value size
 
 
@@ -104,20 +106,22 @@ class FieldContext:
 
     def prefetch(self, wanted: list[tuple[tuple, str, float, tuple]]) -> None:
         """OCR every (rect, kind, font pt, cells) box of the form in one call per kind."""
-        requests = []
-        for rect, kind, pt, cells in dict.fromkeys(wanted):
-            box = self.box(rect, FIELD_MARGIN_MM / 3)
-            em_px = pt * PT_MM * self.form.scale
-            grown = BBox(box.x0, box.y0 - em_px, box.x1, box.y1 + em_px)
-            # printed 千/円/内 marks sit at the top of amount boxes and may touch the digits: white out only
-            # the part of a mark above where the value's glyphs begin (the value is centred in its box)
-            value_top = box.cy - VALUE_HALF_HEIGHT_EM * em_px
-            blank = tuple(BBox(b.x0, b.y0, b.x1, min(b.y1, value_top)) for b in self.label_boxes
-                          if _overlaps(b, grown) and b.y0 < value_top)
-            valid = CELL_CHECKS.get(len(cells)) if cells else None
-            requests.append(BoxRequest((rect, kind), box, kind, em_px, blank, tuple(self.box(c) for c in cells), valid))
+        requests = [self.request(rect, kind, pt, cells) for rect, kind, pt, cells in dict.fromkeys(wanted)]
         others = tuple(self.box(r) for r in self.form.version.other_boxes)
         self.cache.update(read_boxes(self.engine, self.clean, requests, others))
+
+    def request(self, rect, kind: str, pt: float, cells: tuple = ()) -> BoxRequest:
+        """What the reader needs to OCR one box: where it is on the page, its font size, what to white out."""
+        box = self.box(rect, FIELD_MARGIN_MM / 3)
+        em_px = pt * PT_MM * self.form.scale
+        grown = BBox(box.x0, box.y0 - em_px, box.x1, box.y1 + em_px)
+        # printed 千/円/内 marks sit at the top of amount boxes and may touch the digits: white out only
+        # the part of a mark above where the value's glyphs begin (the value is centred in its box)
+        value_top = box.cy - VALUE_HALF_HEIGHT_EM * em_px
+        blank = tuple(BBox(b.x0, b.y0, b.x1, min(b.y1, value_top)) for b in self.label_boxes
+                      if _overlaps(b, grown) and b.y0 < value_top)
+        valid = CELL_CHECKS.get(len(cells)) if cells else None
+        return BoxRequest((rect, kind), box, kind, em_px, blank, tuple(self.box(c) for c in cells), valid)
 
 
 def _overlaps(a: BBox, b: BBox) -> bool:
@@ -279,4 +283,26 @@ def read_fields(ctx: FieldContext, tax_year: int | None) -> dict[str, FieldValue
         else:
             raw, conf, box = _read_words(ctx, fb, spec)
         out[name] = _value(ctx, spec, raw, conf, box, tax_year)
+    _name_against_kana(ctx, out)
     return out
+
+
+def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
+    """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
+    kana; a name whose reading is not the kana is read again in other ways, and a reading that is the kana
+    is taken; then the kana's voicing marks come from the name. A pair that agrees is trusted. Scans only:
+    a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
+    kana, name = out.get("recipient_kana"), out.get("recipient_name")
+    if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:
+        return
+    spaced = name_spelled_by(kana.value, [name.value])
+    if spaced is None:
+        fb = ctx.form.version.fields["recipient_name"]
+        request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
+        others = (normalize("text", ctx.labels.remove_from(t)).value for t in read_variants(ctx.engine, ctx.clean, request))
+        spaced = name_spelled_by(kana.value, others)
+    spaced = spaced or split_name(name.value, kana.value)
+    value = reconcile_kana(kana.value, spaced)
+    conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) else None
+    out["recipient_name"] = replace(name, value=spaced, confidence=conf or name.confidence)
+    out["recipient_kana"] = replace(kana, value=value, confidence=conf or kana.confidence)

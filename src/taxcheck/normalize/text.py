@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import jaconv
 
+from taxcheck.normalize.places import correct_place
+
 _WS = re.compile(r"\s+")
 # Dashes and long marks OCR returns for "-" between digits in addresses (１－２－３, 1ー2ー3, 1一2).
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\u4e00\uff70\u2500"
@@ -34,8 +36,10 @@ _ADDRESS_REPAIRS = [
     (re.compile(r"(?<![0-9])[ー―]丁目"), "一丁目"),
     # ピル (pill) is no address word; ビル (building) is in most company addresses: handakuten vs dakuten
     (re.compile(r"ピル"), "ビル"),
-    # 1 read as ! | l I i beside a digit or a dash (丸の内!-16-10, 日本橋i-5-1)
+    # 1 read as ! | l I i beside a digit or a dash (丸の内!-16-10, 日本橋i-5-1); ! and | also before or after a
+    # block-number word (7丁目!番, 6番!4号): no address writes them
     (re.compile(r"[!|lIi](?=[0-9]*-[0-9])|(?<=[0-9]-)[!|lIi]|(?<=[0-9])[!|lI](?=[0-9])"), "1"),
+    (re.compile(r"(?<=[0-9目番])[!|](?=[0-9番号])|(?<=[目番])[!|]"), "1"),
     # no space inside a block number (番1 1号, 5 丁目): gaps between narrow digits read as spaces
     (re.compile(r"(?<=[0-9]) (?=[0-9]*(?:丁目|番|号))"), ""),
 ]
@@ -67,11 +71,15 @@ def normalize_text(raw: str) -> Normalized:
 
 def normalize_address(raw: str) -> Normalized:
     """An address: as :func:`normalize_text`, then the OCR confusions its grammar settles (第ニ → 第二,
-    ピル → ビル, 1-16 read as !-16, a space inside a block number)."""
+    ピル → ビル, 1-16 read as !-16, a space inside a block number) and its place name mended against Japan
+    Post's list (:mod:`taxcheck.normalize.places`). A place not on the list does not fit the format."""
     s = normalize_text(raw).value
+    if not s:
+        return Normalized(s, True)
     for pattern, repl in _ADDRESS_REPAIRS:
         s = pattern.sub(repl, s)
-    return Normalized(s, True)
+    s, known = correct_place(s)
+    return Normalized(s, known)
 
 
 def normalize_kana(raw: str) -> Normalized:

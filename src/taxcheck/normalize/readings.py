@@ -1,0 +1,147 @@
+"""フリガナ against the name it spells: the form carries each 氏名 twice, once in kanji and once in katakana.
+
+Tesseract loses or invents the voicing marks of small katakana (フクダ read フクタ, ヒロシ read ヒロジ),
+confuses small and full-size kana (ッ, ツ) and reads a speck as one more kana. The readings a dictionary
+gives for the kanji name (``pykakasi``'s dictionary: 蓮 is ハス, レン or ハチス) settle exactly those marks.
+Where the kana read is one of them, it stands; where it differs from exactly one of them only in such
+marks, that reading is what is printed. Family and given name are compared apart, and a name with no
+reading that fits is left as read: names have readings no dictionary knows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import jaconv
+
+MAX_NAME_LENGTH = 8  # a person's name without its space; longer is no single person's name
+# Marks glued to either end of a name (a ruling read as |, a corner as 」): no Japanese name has them.
+_NOT_NAME_ENDS = re.compile(r"^[^\u3040-\u30ff\u3400-\u9fff々〆]+|[^\u3040-\u30ff\u3400-\u9fff々〆]+$")
+_SMALL = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+
+
+@lru_cache(maxsize=1)
+def _dictionary():
+    """pykakasi's converter and its word table (every reading of a word), loaded on first use (~1 s)."""
+    import pykakasi
+    from pykakasi.kanji import Kanwa
+
+    return pykakasi.kakasi(), Kanwa()
+
+
+def _is_japanese(c: str) -> bool:
+    return "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or c in "々〆ヶ"
+
+
+@lru_cache(maxsize=4096)
+def readings(part: str) -> tuple[str, ...]:
+    """The katakana readings of one part of a name (family or given): the dictionary's entries for the
+    whole part, and pykakasi's conversion; ``()`` when the part is not Japanese script."""
+    if not part or not all(_is_japanese(c) for c in part):
+        return ()
+    converter, words = _dictionary()
+    found = ["".join(item["hira"] for item in converter.convert(part))]
+    found += [yomi for yomi, _ in (words.load(part) or {}).get(part, [])]
+    return tuple(dict.fromkeys(jaconv.hira2kata(r) for r in found if r))
+
+
+def _loose(kana: str) -> str:
+    """Each kana without its voicing mark and at full size: one character for one, so lengths agree."""
+    return "".join(unicodedata.normalize("NFD", c)[0] for c in kana).translate(_SMALL)
+
+
+def _same_but_marks(read: str, reading: str) -> bool:
+    """Whether ``read`` is ``reading`` but for voicing marks and kana size."""
+    return _loose(read) == _loose(reading)
+
+
+def _but_one_at_an_end(read: str, reading: str) -> bool:
+    """Whether ``read`` is ``reading`` (marks aside) with one extra kana at either end: a speck or a ruling
+    read as ソ, ィ. A kana missing or wrong inside is not settled here."""
+    a, b = _loose(read), _loose(reading)
+    return len(a) == len(b) + 1 and b in (a[1:], a[:-1])
+
+
+def _match(read: str, part: str, *, stray: bool = True) -> str | None:
+    """The reading of ``part`` that ``read`` spells: itself when it is one, else the one reading it differs
+    from only in marks, else (with ``stray``) the one it holds with one kana more. None when there is
+    none, or several: コウ fits both こう and ごう of 剛."""
+    options = readings(part)
+    if read in options:
+        return read
+    for test in (_same_but_marks, _but_one_at_an_end) if stray else (_same_but_marks,):
+        near = [r for r in options if test(read, r)]
+        if near:
+            return near[0] if len(near) == 1 else None
+    return None
+
+
+def _split(kana: str, family: str) -> list[str]:
+    """``kana`` as [family, given]: at its space, or after the family name's reading when OCR lost the space."""
+    parts = kana.split(" ")
+    if len(parts) == 1:
+        cuts = {len(r) for r in readings(family) if len(kana) > len(r) and _loose(kana).startswith(_loose(r))}
+        if len(cuts) == 1:
+            cut = cuts.pop()
+            return [kana[:cut], kana[cut:]]
+    return parts
+
+
+def _pairs(kana: str, name: str) -> list[tuple[str, str]]:
+    """[(kana part, name part)] for family and given name, or [] when either does not split in two."""
+    names = name.split(" ")
+    if len(names) != 2 or not kana:
+        return []
+    parts = _split(kana, names[0])
+    return list(zip(parts, names)) if len(parts) == 2 else []
+
+
+def reconcile_kana(kana: str, name: str) -> str:
+    """``kana`` with each part taken from the name's reading where the two differ only in voicing marks, kana
+    size or one stray kana at an end, and the space between family and given name restored from the name."""
+    pairs = _pairs(kana, name)
+    if not pairs:
+        return kana
+    return " ".join(_match(p, n) or p for p, n in pairs)
+
+
+def agrees(kana: str, name: str) -> bool:
+    """Whether both parts of ``kana`` spell readings of the name's parts, voicing marks and kana size aside."""
+    pairs = _pairs(kana, name)
+    return bool(pairs) and all(_match(p, n) is not None for p, n in pairs)
+
+
+def name_spelled_by(kana: str, candidates: Iterable[str]) -> str | None:
+    """The first of ``candidates`` (readings of one 氏名 box) that ``kana`` spells, with marks glued to its
+    ends dropped and its family/given space put back; None when none is."""
+    for text in candidates:
+        name = split_name(_NOT_NAME_ENDS.sub("", text), kana)
+        if agrees(kana, name):
+            return name
+    return None
+
+
+def split_name(name: str, kana: str) -> str:
+    """``name`` with the space between family and given name put back where OCR lost it (阿部洋平 → 阿部 洋平):
+    at the one place where the part before reads as the フリガナ's family part."""
+    parts = kana.split(" ")
+    if " " in name or len(parts) != 2 or not 2 <= len(name) <= MAX_NAME_LENGTH:
+        return name
+    cuts = [k for k in range(1, len(name)) if _match(parts[0], name[:k], stray=False) is not None]
+    return f"{name[:cuts[0]]} {name[cuts[0]:]}" if len(cuts) == 1 else name
+
+
+def agreement(kana: str, name: str) -> tuple[float, float]:
+    """Whether the family and the given part of ``kana`` are readings of the name's parts (1.0 or 0.0), NaN
+    where the name does not split in two or a part has no reading."""
+    names = name.split(" ")
+    if len(names) != 2 or not kana:
+        return math.nan, math.nan
+    pairs = _pairs(kana, name)
+    if not pairs:
+        return 0.0, 0.0
+    return tuple(float(p in readings(n)) if readings(n) else math.nan for p, n in pairs)  # type: ignore[return-value]

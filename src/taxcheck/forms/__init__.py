@@ -23,6 +23,7 @@ class FieldSpec:
     type: str
     contract: bool
     since: int | None = None
+    free_text: bool = False  # printed label words are content here (摘要 quotes 支払金額, 源泉徴収税額, …)
 
     def applies_to(self, tax_year: int | None) -> bool:
         return self.since is None or tax_year is None or tax_year >= self.since
@@ -43,7 +44,8 @@ def salary_fields() -> dict[str, FieldSpec]:
     for name, d in data["fields"].items():
         if d.get("type") not in FIELD_TYPES:
             raise FormDefinitionError(f"forms/salary_report_fields.yaml: {name} has unknown type {d.get('type')!r}")
-        specs[name] = FieldSpec(name, d["box"], d["type"], bool(d.get("contract")), d.get("since"))
+        specs[name] = FieldSpec(name, d["box"], d["type"], bool(d.get("contract")), d.get("since"),
+                                bool(d.get("free_text")))
     return specs
 
 

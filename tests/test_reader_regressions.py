@@ -37,22 +37,24 @@ def test_moved_labels_are_not_values(labels):
 
 def test_remarks_keep_the_box_names_they_quote(labels):
     # was "控除可能額52,007円" and "363,618円": 摘要 quotes other boxes' names, which were stripped as stray labels
-    assert labels.remove_words("住宅借入金等特別控除可能額52,007円", "摘要") == "住宅借入金等特別控除可能額52,007円"
-    assert labels.remove_words("前職分 支払金額363,618円 源泉徴収税額10,799円", "摘要") == "前職分 支払金額363,618円 源泉徴収税額10,799円"
-    assert labels.remove_words("（摘要） 控除対象扶養親族5 清水 凛", "摘要") == "控除対象扶養親族5 清水 凛"  # its own label, moved
+    for prose in ("住宅借入金等特別控除可能額52,007円", "前職分 支払金額363,618円 源泉徴収税額10,799円"):
+        assert labels.remove_words(prose, "摘要") == prose
+    moved = "（摘要） 控除対象扶養親族5 清水 凛"  # its own label, moved into the box
+    assert labels.remove_words(moved, "摘要") == "控除対象扶養親族5 清水 凛"
     assert labels.remove_words("源泉徴収税額 摘要", "摘要") == ""  # labels standing alone are no content
     assert labels.remove_words("52,007 円", "摘要") == "52,007 円"  # a mark such as 円 is
 
 
 def test_born_digital_remarks_quoting_box_names_read_whole(tmp_path):
+    import io
+
     from taxcheck.samples.content import make_form, make_payer
     from taxcheck.samples.render import A4_PT, Ink, draw_form, new_canvas
 
-    import io
-
     rng = random.Random(3)
     fc = make_form(rng, make_payer(rng, 2024), None)
-    remarks = "前職分 株式会社若葉ケアサービス 支払金額363,618円 源泉徴収税額10,799円 住宅借入金等特別控除可能額52,007円"
+    remarks = ("前職分 株式会社若葉ケアサービス 支払金額363,618円 源泉徴収税額10,799円 "
+               "住宅借入金等特別控除可能額52,007円")
     fc.fields["remarks"] = remarks
     buf = io.BytesIO()
     c = new_canvas(buf)

@@ -88,7 +88,8 @@ class FieldContext:
                                            self.line_masks, self.form.scale)
         return self.shifts[rect]
 
-    def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM, own_label: str | None = None) -> tuple[str, float]:
+    def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM,
+             own_label: str | None = None) -> tuple[str, float]:
         """(text, confidence) of one box: from the text layer, or from the boxes OCRed by :meth:`prefetch`.
         Printed labels that stray into the box are taken out; in a free-text box (``own_label`` given) only
         whole words, since its prose quotes the other boxes' names."""
@@ -301,8 +302,8 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     if spaced is None:
         fb = ctx.form.version.fields["recipient_name"]
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
-        others = (normalize("text", ctx.labels.remove_from(t)).value for t in read_variants(ctx.engine, ctx.clean, request))
-        spaced = name_spelled_by(kana.value, others)
+        others = read_variants(ctx.engine, ctx.clean, request)
+        spaced = name_spelled_by(kana.value, (normalize("text", ctx.labels.remove_from(t)).value for t in others))
     spaced = spaced or split_name(name.value, kana.value)
     value = reconcile_kana(kana.value, spaced)
     conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) else None

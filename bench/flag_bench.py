@@ -106,7 +106,7 @@ def reliability_plot(y: np.ndarray, risk: np.ndarray, threshold: float, path: Pa
     frac, mean = calibration_curve(y, risk, n_bins=10, strategy="quantile")
     fig, (ax, hx) = plt.subplots(1, 2, figsize=(10, 4.5))
     ax.plot([0, 1], [0, 1], "k:", label="perfectly calibrated")
-    ax.plot(mean, frac, "o-", label="FlagModel (isotonic)")
+    ax.plot(mean, frac, "o-", label="FlagModel (calibrated)")
     ax.set_xlabel("predicted risk (bin mean)")
     ax.set_ylabel("fraction needing correction")
     ax.set_title("Reliability")

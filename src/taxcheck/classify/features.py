@@ -64,6 +64,12 @@ ODDITY_FLAGS = ("otsu", "widow", "single_parent", "working_student", "self_disab
 
 _KANA_RE = re.compile(r"^[\u30A0-\u30FF\u3040-\u309F\s・ー]+$")
 _LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+# The block number of a Japanese address: 1丁目2番3号 (番地), or 1-2-3; then at most a building and a room.
+_BLOCK_NUMBER = re.compile(r"[0-9]+丁目[0-9]+番(地)?([0-9]+号?)?|[0-9]+(-[0-9]+){1,2}")
+_ADDRESS_TAIL = re.compile(r"^( ?[^\s0-9!?|:;.,。、「」【】()\-]+?[0-9]*(階|号室|F)?)?$")
+_PLACE_PART = re.compile(r"^[\u3005\u3040-\u30ff\u3400-\u9fff]+$")
+# Marks no company's or person's name holds: OCR read a ruling, a seal's edge or a speck.
+_NAME_JUNK = re.compile(r"[|!?:;「」『』【】()<>〈〉=_~^`\\/]")
 
 
 def _names() -> list[str]:
@@ -95,6 +101,9 @@ def _names() -> list[str]:
         "payer_address_known",
         "address_len",
         "address_has_digit",
+        "address_shape_ok",
+        "payer_address_shape_ok",
+        "payer_name_junk",
         "n_blank_money",
         "n_fields",
         "hire_month",
@@ -172,6 +181,15 @@ def _confidence_features(form: Form) -> dict[str, float]:
     return out
 
 
+def _address_shape(address: str) -> float:
+    """1.0 when the address reads as place, block number, then at most a building and its floor or room
+    (a misread digit or a stray mark breaks the shape), NaN when there is no address."""
+    if not address:
+        return math.nan
+    m = _BLOCK_NUMBER.search(address)
+    return float(bool(m) and bool(_PLACE_PART.match(address[:m.start()])) and bool(_ADDRESS_TAIL.match(address[m.end():])))
+
+
 def _place_known(address: str) -> float:
     """1.0 when the address starts with a place Japan Post lists, NaN when there is no address."""
     return float(is_known(place_of(address))) if address else math.nan
@@ -212,6 +230,9 @@ def _shape_features(form: Form) -> dict[str, float]:
         "payer_address_known": _place_known(form.value("payer_address") or ""),
         "address_len": float(len(address)),
         "address_has_digit": float(bool(re.search(r"\d", address))),
+        "address_shape_ok": _address_shape(address),
+        "payer_address_shape_ok": _address_shape(form.value("payer_address") or ""),
+        "payer_name_junk": float(bool(_NAME_JUNK.search(form.value("payer_name") or ""))),
         "n_blank_money": float(sum(form.value(c) is None for c in MONEY_BOXES)),
         "n_fields": float(sum(not fv.blank for fv in form.fields.values())),
         "hire_month": float(hire.month) if hire is not None else math.nan,

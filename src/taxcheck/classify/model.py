@@ -55,9 +55,13 @@ class FlagModel(ClassifierMixin, BaseEstimator):
     """Calibrated gradient boosting over :data:`taxcheck.classify.features.FEATURE_NAMES`.
 
     ``threshold`` is the policy (risk above it flags the form); training sets it from held-out data.
+    Calibration is sigmoid (Platt) by default: isotonic calibration is a step function, and at a 99 % recall
+    target the threshold fell on its lowest step, where positives and most negatives tie (trained on the
+    same 694 forms and scored on the seed-9001 run: flag rate 94.9 % isotonic, 84.3 % sigmoid, both at 100 %
+    recall; Brier 0.066 and 0.067).
     """
 
-    def __init__(self, threshold: float = 0.5, method: str = "isotonic", cv: int = 3, max_iter: int = 200,
+    def __init__(self, threshold: float = 0.5, method: str = "sigmoid", cv: int = 3, max_iter: int = 200,
                  learning_rate: float = 0.08, max_leaf_nodes: int = 15, l2_regularization: float = 1.0,
                  random_state: int = 0):
         self.threshold = threshold
@@ -87,7 +91,7 @@ class FlagModel(ClassifierMixin, BaseEstimator):
         folds = min(self.cv, int(np.bincount(y).min()))
         if folds < 2:
             raise ValueError("too few examples of the minority class to calibrate")
-        method = self.method if len(y) >= 200 else "sigmoid"  # isotonic over-fits tiny sets
+        method = self.method if len(y) >= 200 else "sigmoid"  # isotonic, if asked for, over-fits tiny sets
         cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
             self.calibrated_ = CalibratedClassifierCV(self._base(), method=method, cv=cv).fit(X.to_numpy(), y)

@@ -413,3 +413,21 @@ def test_a_payer_name_unlike_the_payers_other_forms_is_a_feature():
     X = batch_features(forms, {})
     assert X["payer_name_as_payer_others"].tolist()[:4] == pytest.approx([2 / 3, 2 / 3, 0.0, 2 / 3])
     assert math.isnan(X.loc[forms[4].key, "payer_name_as_payer_others"])  # the payer's only form
+
+
+@pytest.mark.parametrize(("address", "ok"), [
+    ("東京都練馬区氷川台6丁目6番14号", 1.0),
+    ("東京都練馬区旭丘3丁目25番16号 ハイム光が丘207", 1.0),
+    ("東京都新宿区西新宿1-12-6 ビジネスビル7階", 1.0),
+    ("埼玉県和光市本町2-7-14 。ノー", 0.0),  # marks read after the address
+    ("東京都中野区中野3-24-14 ビジネスビル7牙", 0.0),  # 階 misread
+    ("東京都中野区中野4s25-1", 0.0),  # a misread digit inside the block number
+    ("東京都練馬区氷川台6丁目6番!4号", 0.0),
+])
+def test_address_shape_feature(address, ok):
+    form = make_form({"recipient_address": address, "payer_address": address, "payer_name": "株式会社大泉食品"})
+    X = batch_features([form], {})
+    assert X.loc[form.key, "address_shape_ok"] == ok and X.loc[form.key, "payer_address_shape_ok"] == ok
+    assert X.loc[form.key, "payer_name_junk"] == 0.0
+    junk = make_form({"payer_name": "株式会社大限度命)"}, key=2)
+    assert batch_features([junk], {}).loc[junk.key, "payer_name_junk"] == 1.0

@@ -391,7 +391,7 @@ def test_model_drivers_are_named_in_japanese():
     from taxcheck.report.labels import driver_label
 
     unlabelled = [n for n in FEATURE_NAMES if driver_label(f"{n}=0.5").startswith("その他の特徴")]
-    assert len(unlabelled) <= len(FEATURE_NAMES) // 10, unlabelled  # nearly all features have a Japanese name
+    assert not unlabelled, unlabelled  # every feature has a Japanese name
     assert driver_label("new_feature=2") == "その他の特徴（new_feature=2）"
     assert driver_label("conf_payment_amount=0.41") == "支払金額 の読み取り確信度（0.41）"
     form = make_form(1, "山田 太郎", MY_NUMBER_A)

@@ -206,6 +206,7 @@ def _shape_features(form: Form) -> dict[str, float]:
     name = form.value("recipient_name") or ""
     kana = form.value("recipient_kana") or ""
     address = form.value("recipient_address") or ""
+    payer_address = form.value("payer_address") or ""
     family_agrees, given_agrees = agreement(kana, name)
     return {
         "my_number_len": float(len(form.value("recipient_my_number") or "")),
@@ -227,11 +228,11 @@ def _shape_features(form: Form) -> dict[str, float]:
         "kana_family_agrees": family_agrees,
         "kana_given_agrees": given_agrees,
         "address_known": _place_known(address),
-        "payer_address_known": _place_known(form.value("payer_address") or ""),
+        "payer_address_known": _place_known(payer_address),
         "address_len": float(len(address)),
         "address_has_digit": float(bool(re.search(r"\d", address))),
         "address_shape_ok": _address_shape(address),
-        "payer_address_shape_ok": _address_shape(form.value("payer_address") or ""),
+        "payer_address_shape_ok": _address_shape(payer_address),
         "payer_name_junk": float(bool(_NAME_JUNK.search(form.value("payer_name") or ""))),
         "n_blank_money": float(sum(form.value(c) is None for c in MONEY_BOXES)),
         "n_fields": float(sum(not fv.blank for fv in form.fields.values())),
@@ -326,9 +327,10 @@ def _share_alike(forms: list[Form], groups: dict[str, list[int]], column: str) -
     """For each form, the share of its payer's other forms whose ``column`` reads the same (NaN alone)."""
     out = np.full(len(forms), np.nan)
     for idx in groups.values():
+        if len(idx) < 2:
+            continue
         values = [forms[i].value(column) or "" for i in idx]
         tally = Counter(values)
         for i, v in zip(idx, values):
-            if len(idx) > 1:
-                out[i] = (tally[v] - 1) / (len(idx) - 1)
+            out[i] = (tally[v] - 1) / (len(idx) - 1)
     return out

@@ -51,6 +51,7 @@ OVERFLOW_EM = 0.3  # how far a box's own glyphs may stick out of it  # boxes are
 MIN_INK_EM2 = 0.012  # …or fewer ink pixels than this many em² (a printed "1" has ~0.03–0.05 em²)
 INK_LEVEL = 165  # darker than this counts as ink when deciding whether a box is blank (faint 200 dpi strokes)
 WHITE_LEVEL = 205  # lighter than this is paper (drop-out ink remnants, JPEG haze); thin Mincho strokes of 200 dpi scans are darker
+MIN_EM_PX = 4.0  # floor of a box's font size in pixels
 SPACE_EM = 0.55  # a blank gap wider than this share of the font size is a space
 NARROW_EM = 0.38
 NARROW_EXTRA_EM = 0.3
@@ -90,6 +91,11 @@ class BoxRequest:
     blank: tuple[BBox, ...] = ()
     cells: tuple[BBox, ...] = ()
     valid: Callable[[str], bool] | None = None  # format check of the digits (check digit)
+
+    @property
+    def em(self) -> float:
+        """The font size the crops are measured in: ``em_px``, floored so that a bad fit cannot shrink it to nothing."""
+        return max(MIN_EM_PX, self.em_px)
 
 
 @dataclass
@@ -329,7 +335,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
     cell_parts: dict[object, list[np.ndarray]] = {}
     kana_lines: dict[object, _KanaLine] = {}
     for r in requests:
-        em = max(4.0, r.em_px)
+        em = r.em
         f = _scale(em, DIGIT_EM_PX if r.kind == "digits" or r.cells else TEXT_EM_PX)
         if r.cells:
             parts = _cell_images(grey, r.cells, em)
@@ -372,7 +378,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
     third = _read_rows(engine, {"digits": [(k, li, img, f * VOTE_EM_PX / DIGIT_EM_PX, b) for k, li, img, f, b in rows["digits"]]}) \
         if rows.get("digits") else {}
     kinds = {r.key: r.kind for r in requests}
-    ems = {r.key: max(4.0, r.em_px) for r in requests}
+    ems = {r.key: r.em for r in requests}
     for key, segs in pieces.items():
         if isinstance(key, _Aux):
             continue
@@ -413,7 +419,7 @@ def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest])
     where the glyphs and the digits pair off one to one, and the word stands once in the box's text."""
     for r in requests:
         read = out[r.key]
-        em = max(4.0, r.em_px)
+        em = r.em
         for w in read.words:
             if not (w.text.isascii() and w.text.isdigit() and set(w.text) & set("69")) or read.text.count(w.text) != 1:
                 continue
@@ -432,7 +438,7 @@ def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest])
 def _value_lines(grey: np.ndarray, r: BoxRequest) -> tuple[BBox, np.ndarray]:
     """The box grown by GROW_EM above and below (a value may stray out of its box), and its crop with the
     lines that lie mostly outside the box (the next box's value, a label) whited out."""
-    em = max(4.0, r.em_px)
+    em = r.em
     grown = BBox(r.box.x0, r.box.y0 - GROW_EM * em, r.box.x1, r.box.y1 + GROW_EM * em)
     return grown, _keep_lines_inside(crop(grey, grown, r.blank, em), GROW_EM * em, em)
 
@@ -446,7 +452,7 @@ VARIANTS = (("text_line", 1.0), ("line", 1.0), ("text_line", 1.5), ("line", 1.5)
 def read_variants(engine: OcrEngine, grey: np.ndarray, request: BoxRequest) -> Iterator[str]:
     """The text of a one-line box read in each of :data:`VARIANTS` ways, one OCR call each, lazily."""
     _, c = _value_lines(grey, request)
-    if not has_ink(c, max(4.0, request.em_px)):
+    if not has_ink(c, request.em):
         return
     c = cv2.copyMakeBorder(c, ROW_GAP_PX, ROW_GAP_PX, LEFT_PAD_PX, LEFT_PAD_PX, cv2.BORDER_CONSTANT, value=255)
     for mode, f in VARIANTS:
@@ -767,7 +773,7 @@ def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -
     rows = []
     for key in retry:
         r = reqs[key]
-        f = _scale(max(4.0, r.em_px), DIGIT_EM_PX)
+        f = _scale(r.em, DIGIT_EM_PX)
         rows.append((key, 0, _cells_row(cell_parts[key], r.em_px), f, r.box))
     pieces = _read_rows(engine, {"digits_jpn": rows})
     for key, segs in pieces.items():

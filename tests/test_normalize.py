@@ -19,7 +19,7 @@ from taxcheck.normalize import (
     normalize_text,
     parse_date,
 )
-from taxcheck.normalize.readings import agreement, name_spelled_by, reconcile_kana, split_name
+from taxcheck.normalize.readings import agreement, name_spelled_by, nearest_kana, reconcile_kana, split_name
 
 
 @pytest.mark.parametrize(
@@ -214,6 +214,20 @@ def test_a_place_near_two_listed_names_or_none_is_not_guessed_and_not_ok():
 ])
 def test_kana_marks_are_settled_by_the_names_reading(kana, name, want):
     assert reconcile_kana(kana, name) == want
+
+
+@pytest.mark.parametrize(("kana", "name", "want"), [
+    ("イトクウ リン", "伊藤 凛", "イトウ リン"),  # a kana read inside the family part
+    ("タカハン ケンタ", "高橋 健太", "タカハシ ケンタ"),  # one misread
+    ("ハシモト ユイチ", "橋本 雄一", "ハシモト ユウイチ"),  # one lost
+    ("ムラカミ ケン", "村上 健太", "ムラカミ ケン"),  # one lost of three leaves two: too short to tell
+    ("イシイ レン", "石井 運", "イシイ レン"),  # two kana: 蓮 misread 運 (ウン) must not bend a kana read right
+    ("キムラ テデテキ", "木村 秀樹", "キムラ テデテキ"),  # two kana off: as read
+    ("サトウ ヒロコ", "佐藤 裕子", "サトウ ヒロコ"),  # a reading of its own (ユウコ, ヒロコ) stands
+    ("ヤマダ ハルコ", "山田 陽子", "ヤマダ ハルコ"),  # a reading the dictionary lacks, two off ヨウコ: stands
+])
+def test_a_kana_one_off_its_names_only_near_reading_takes_it(kana, name, want):
+    assert nearest_kana(kana, name) == want
 
 
 def test_kana_agreement_with_the_name():

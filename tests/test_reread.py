@@ -275,6 +275,26 @@ def test_slashed_zeros_inside_an_address_line_read_0():
     assert got.confidence < 0.9  # a re-reading: a person may look
 
 
+def test_a_kana_line_scanned_light_is_read():
+    # a フリガナ line cut from a generated image PDF (30 px around its box): its darkest ink is grey 113, and
+    # the line finder, which works on ink darker than 128, found no line in it, so the kana read as blank
+    grey = np.asarray(Image.open(DATA / "kana_faint_image_pdf.png").convert("L"))
+    h, w = grey.shape
+    req = BoxRequest("k", BBox(30, 30, w - 30, h - 30), "kana", 28.9)
+    assert normalize("kana", read_boxes(get_engine(), grey, [req])["k"].text).value == "ヤマモト マイ"
+
+
+def test_a_blank_box_with_drop_out_remnants_stays_blank():
+    # the form's own print in drop-out colour, left at grey ~185 by the scanner: not a value to read
+    em = 30
+    grey = _scan_line("支払金額 1234", GOTHIC, em)
+    remnant = (255 - (255 - grey.astype(np.float32)) * 0.28).astype(np.uint8)
+    assert remnant.min() > 170
+    req = BoxRequest("t", BBox(4, em * 0.6, grey.shape[1] - 4, em * 2.4), "text", em)
+    assert read_boxes(get_engine(), remnant, [req])["t"].text == ""
+    assert read_boxes(get_engine(), grey, [req])["t"].text != ""  # the same print in ink is read
+
+
 def test_the_space_before_a_building_name_is_kept_after_a_full_width_number():
     # パ's first stroke is narrow like a digit: the whole glyph's width decides whether the gap is a space
     got = _read_text(_scan_line("東京都練馬区桜台６丁目８番１４号 パークハウス３０４", MINCHO, 36), 36)

@@ -406,30 +406,32 @@ def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None,
                        out_dir: str | Path | None = None) -> int:
     """Cross-form checks over the stored forms of ``shas``, and the final scoring of the whole batch.
 
-    Every form is scored again with the batch's statistics (z-scores within the batch and within each
+    A payer's name and address are first settled over its forms (:func:`settle_payers`). Every form is scored again with the batch's statistics (z-scores within the batch and within each
     payer: a file alone holds too few of a payer's forms, and the model was trained on per-batch features);
-    only forms whose findings or decision changed are written, in one transaction. Returns the number of
-    forms whose findings changed. The page image of a form flagged only now is gone: given ``input_dir``
+    only forms whose fields, findings or decision changed are written, in one transaction. Returns the number
+    of forms whose findings changed. The page image of a form flagged only now is gone: given ``input_dir``
     and ``out_dir``, its page is rendered again from the file to cut the crops.
     """
+    from taxcheck.normalize.payers import settle_payers
     from taxcheck.rules.checks import check_batch
     from taxcheck.store import forms_for_run, save_assessments
 
     rows = forms_for_run(store, shas=list(shas))
     if len(rows) < 2:
         return 0
-    forms = [form_from_dict(r) for r in rows]
+    read = [form_from_dict(r) for r in rows]
+    forms = settle_payers(read)
     findings = check_batch(forms)
     scorer = scorer_for(model_dir)
     version = model_version(scorer)
     assessed = scorer.assess(forms, findings)
     changed = 0
     updates = []
-    for r, f in zip(rows, forms):
+    for r, f, before in zip(rows, forms, read):
         a = assessed[f.key]
         new_findings = _finding_keys(x.to_dict() for x in a.findings) != _finding_keys(r["findings"])
         changed += new_findings
-        if not new_findings and _same_decision(r, a.decision):
+        if not new_findings and f is before and _same_decision(r, a.decision):
             continue
         crops = _late_crops(f, a.findings, a.decision, r.get("crops"), input_dir, out_dir)
         updates.append((r["id"], form_row(f, a.findings, a.decision, crops, version)))

@@ -85,6 +85,10 @@ class FieldValue:
     confidence: float
     bbox: BBox | None = None
     source: TextSource = "ocr"
+    # The form's own reading and its confidence, when the payer's other forms settled the value otherwise
+    # (normalize/payers.py); None when the value is the form's own reading.
+    as_read: str | None = None
+    as_read_confidence: float | None = None
 
     @property
     def blank(self) -> bool:
@@ -181,6 +185,7 @@ def form_to_dict(form: Form) -> dict[str, Any]:
                 "confidence": round(fv.confidence, 4),
                 "bbox": fv.bbox.to_list() if fv.bbox else None,
                 "source": fv.source,
+                **({"as_read": fv.as_read, "as_read_confidence": fv.as_read_confidence} if fv.as_read is not None else {}),
             }
             for name, fv in form.fields.items()
         },
@@ -200,7 +205,8 @@ def form_from_dict(d: dict[str, Any]) -> Form:
         rotation=int(d.get("rotation", 0)),
         bbox=box(d.get("bbox")),
         fields={
-            name: FieldValue(name, f["raw"], f["value"], float(f["confidence"]), box(f.get("bbox")), f.get("source", "ocr"))
+            name: FieldValue(name, f["raw"], f["value"], float(f["confidence"]), box(f.get("bbox")), f.get("source", "ocr"),
+                             f.get("as_read"), f.get("as_read_confidence"))
             for name, f in d["fields"].items()
         },
     )

@@ -112,6 +112,7 @@ def _names() -> list[str]:
     names += ["z_pay_batch", "z_social_ratio_batch", "z_tax_ratio_batch", "z_pay_payer", "payer_forms",
               "z_pay_annualised_payer", "z_pay_annualised_batch"]
     names += [f"{c}_as_payer_others" for c in PAYER_TEXT]
+    names += [f"{c}_settled" for c in PAYER_TEXT]
     names += [f"odd_{f}" for f in ODDITY_FLAGS]
     names += [
         "odd_retire_date",
@@ -320,6 +321,7 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     df["payer_forms"] = count
     for column in PAYER_TEXT:
         df[f"{column}_as_payer_others"] = _share_alike(forms, by_payer, column)
+        df[f"{column}_settled"] = [float(getattr(f.fields.get(column), "as_read", None) is not None) for f in forms]
     return df
 
 

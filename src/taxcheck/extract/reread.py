@@ -50,6 +50,8 @@ GROW_EM = 0.45
 OVERFLOW_EM = 0.3  # how far a box's own glyphs may stick out of it  # boxes are cut this much (in em) taller on each side, then foreign lines dropped
 MIN_INK_EM2 = 0.012  # …or fewer ink pixels than this many em² (a printed "1" has ~0.03–0.05 em²)
 INK_LEVEL = 165  # darker than this counts as ink when deciding whether a box is blank (faint 200 dpi strokes)
+FAINT_INK_LEVEL = 90  # a box whose darkest ink is lighter than this was scanned light (see _darken_faint)…
+FAINT_INK_MAX = 150  # …unless lighter than this too: drop-out ink's remnants and haze (170–200), not print
 WHITE_LEVEL = 205  # lighter than this is paper (drop-out ink remnants, JPEG haze); thin Mincho strokes of 200 dpi scans are darker
 MIN_EM_PX = 4.0  # floor of a box's font size in pixels
 SPACE_EM = 0.55  # a blank gap wider than this share of the font size is a space
@@ -123,6 +125,7 @@ def crop(grey: np.ndarray, box: BBox, blank: tuple[BBox, ...] = (), em_px: float
         if bx1 > bx0 and by1 > by0:
             c[by0:by1, bx0:bx1] = 255
     c[c > WHITE_LEVEL] = 255
+    c = _darken_faint(c)
     bw = binarize(c)
     ch, cw = c.shape
     long_v = max(3, int(max(ch * 0.8, em_px * 1.6)))
@@ -132,6 +135,20 @@ def crop(grey: np.ndarray, box: BBox, blank: tuple[BBox, ...] = (), em_px: float
     mask = cv2.dilate(cv2.bitwise_or(vert, horiz), np.ones((3, 3), np.uint8))
     c[mask > 0] = 255
     return _despeckle(c, em_px)  # specks (fax noise, dust): components far smaller than a stroke
+
+
+def _darken_faint(c: np.ndarray) -> np.ndarray:
+    """A box scanned light (its darkest ink a mid grey: 113 on a pale 200 dpi scan) with its greys stretched
+    so that ink is black and paper stays white. Lines are found and read on ink darker than 128, so such
+    a フリガナ line read as blank, and its form was flagged as missing one. Greys lighter still are a blank
+    box's drop-out ruling or haze: stretched, they read as text."""
+    ink = c[c < WHITE_LEVEL]
+    if ink.size == 0:
+        return c
+    darkest = float(np.percentile(ink, 1))  # a speck of dust is not the ink's darkness
+    if not FAINT_INK_LEVEL < darkest <= FAINT_INK_MAX:
+        return c
+    return np.clip((c.astype(np.float32) - darkest) * (255.0 / (WHITE_LEVEL - darkest)), 0, 255).astype(np.uint8)
 
 
 def has_ink(c: np.ndarray, em_px: float = 0.0) -> bool:

@@ -17,7 +17,10 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import jaconv
+from rapidfuzz.distance import Levenshtein
 
+MAX_KANA_EDITS = 1  # nearest_kana: a part this many kana off its name's only near reading is that reading
+MIN_NEAR_KANA = 3  # …in parts of at least this many kana: one off in two (レン, ウン of a misread 運) is half
 MAX_NAME_LENGTH = 8  # a person's name without its space; longer is no single person's name
 # Marks glued to either end of a name (a ruling read as |, a corner as 」): no Japanese name has them.
 _NOT_NAME_ENDS = re.compile(r"^[^\u3040-\u30ff\u3400-\u9fff々〆]+|[^\u3040-\u30ff\u3400-\u9fff々〆]+$")
@@ -107,6 +110,23 @@ def reconcile_kana(kana: str, name: str) -> str:
     if not pairs:
         return kana
     return " ".join(_match(p, n) or p for p, n in pairs)
+
+
+def nearest_kana(kana: str, name: str) -> str:
+    """``kana`` with each part that spells no reading of its name part replaced by the one reading a single
+    kana away from it (one kana lost, added inside or misread: イトクウ → イトウ), marks and size aside.
+    A part two or more kana off, as near two readings, or of two kana, stays as read: a real name may
+    have a reading the dictionary lacks, and a misread name (蓮 read 運) must not bend a kana read right."""
+    pairs = _pairs(kana, name)
+    if not pairs:
+        return kana
+    out = []
+    for part, name_part in pairs:
+        matched = _match(part, name_part)
+        near = [r for r in readings(name_part) if Levenshtein.distance(_loose(part), _loose(r)) <= MAX_KANA_EDITS]
+        short = min(len(part), *(len(r) for r in near)) < MIN_NEAR_KANA if near else True
+        out.append(matched or (near[0] if len(near) == 1 and not short else part))
+    return " ".join(out)
 
 
 def agrees(kana: str, name: str) -> bool:

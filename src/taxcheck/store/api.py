@@ -31,6 +31,8 @@ from taxcheck.store.schema import (
 )
 
 IN_CLAUSE_MAX = 5000  # bound parameters per IN list (SQLite allows 32766)
+FIELD_KEYS = ("raw", "value", "confidence", "bbox", "source", "as_read", "as_read_confidence")
+SETTLED_KEYS = ("as_read", "as_read_confidence")  # set only on a value its payer's other forms settled
 FINDING_KEYS = ("code", "column", "box", "read", "expected", "message", "severity", "always_error", "residual")
 
 
@@ -130,17 +132,17 @@ def _save_form(conn: Connection, sha256: str, row: Mapping[str, Any], run_id: in
                               bbox=row.get("bbox"), run_id=run_id),
             ["document_sha256", "page", "slot"])
     form_id = conn.execute(select(forms.c.id).where(*(forms.c[k] == v for k, v in key.items()))).scalar_one()
-    for t in (field_values, findings):
-        conn.execute(delete(t).where(t.c.form_id == form_id))
-    fields = row.get("fields") or {}
-    if fields:
-        conn.execute(field_values.insert(), [
-            dict(form_id=form_id, name=name, raw=f.get("raw"), value=f.get("value"), confidence=f.get("confidence"),
-                 bbox=f.get("bbox"), source=f.get("source"))
-            for name, f in fields.items()
-        ])
+    _write_fields(conn, form_id, row.get("fields") or {})
     _write_assessment(conn, form_id, row)
     return form_id
+
+
+def _write_fields(conn: Connection, form_id: int, fields: Mapping[str, Mapping[str, Any]]) -> None:
+    conn.execute(delete(field_values).where(field_values.c.form_id == form_id))
+    if fields:
+        conn.execute(field_values.insert(), [
+            dict(form_id=form_id, name=name, **{k: f.get(k) for k in FIELD_KEYS}) for name, f in fields.items()
+        ])
 
 
 def _write_assessment(conn: Connection, form_id: int, row: Mapping[str, Any]) -> None:
@@ -162,11 +164,14 @@ def save_assessment(store: Store, form_id: int, row: Mapping[str, Any]) -> None:
 
 
 def save_assessments(store: Store, items: Iterable[tuple[int, Mapping[str, Any]]]) -> int:
-    """:func:`save_assessment` for many forms in one transaction (the batch's final scoring); returns the count."""
+    """:func:`save_assessment` for many forms in one transaction (the batch's final scoring), and their
+    fields where a row carries them (values the batch settled); returns the count."""
     items = list(items)
     if items:
         with store.engine.begin() as conn:
             for form_id, row in items:
+                if "fields" in row:
+                    _write_fields(conn, form_id, row["fields"])
                 _write_assessment(conn, form_id, row)
     return len(items)
 
@@ -198,8 +203,8 @@ def _form_rows(conn: Connection, where) -> list[dict]:
     for chunk in _parts(list(rows), 500):
         for r in conn.execute(select(field_values).where(field_values.c.form_id.in_(chunk)).order_by(field_values.c.id)):
             m = r._mapping
-            rows[m["form_id"]]["fields"][m["name"]] = {"raw": m["raw"], "value": m["value"], "confidence": m["confidence"],
-                                                       "bbox": m["bbox"], "source": m["source"]}
+            rows[m["form_id"]]["fields"][m["name"]] = {
+                k: m[k] for k in FIELD_KEYS if m[k] is not None or k not in SETTLED_KEYS}
         for r in conn.execute(select(findings).where(findings.c.form_id.in_(chunk)).order_by(findings.c.id)):
             m = r._mapping
             rows[m["form_id"]]["findings"].append({k: m[k] for k in FINDING_KEYS})

@@ -5,7 +5,8 @@ touches it (it holds full 個人番号); WAL mode and a busy timeout let the flo
 tasks write to one file. Engines hide statement parameters in their errors and logs (a failed
 insert would otherwise quote the form's fields, 個人番号 included, into a traceback). Tables are
 created on first open (``metadata.create_all`` is a no-op when they exist), so a fresh out dir or
-a fresh database needs no migration step.
+a fresh database needs no migration step; a nullable column added since a store was made is added
+to it on open (:func:`_add_new_columns`), so last winter's store opens with this year's code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from taxcheck.store.schema import metadata
@@ -106,7 +107,20 @@ def open_store(url: str | os.PathLike | Store, *, create: bool = True) -> Store:
         engine = create_engine(s, pool_pre_ping=True, hide_parameters=True)
     try:
         metadata.create_all(engine)
+        _add_new_columns(engine)
     except Exception as exc:
         engine.dispose()
         raise StoreError(f"cannot open the store {parsed.render_as_string(hide_password=True)}: {type(exc).__name__}") from exc
     return Store(engine, s)
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """ALTER TABLE … ADD COLUMN for each nullable column the schema has and the store's table lacks."""
+    have = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in have.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))

@@ -88,6 +88,8 @@ field_values = Table(
     Column("confidence", Float),
     Column("bbox", JSON),
     Column("source", String(16)),
+    Column("as_read", Text),  # the form's own reading when its payer's other forms settled the value
+    Column("as_read_confidence", Float),
     UniqueConstraint("form_id", "name", name="uq_field_values_form_name"),
 )
 

@@ -1,0 +1,122 @@
+"""Settling a payer's name and address over its forms (normalize/payers.py), and keeping the settlement."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+
+import pytest
+from formfactory import corporate_number, make_form
+
+from taxcheck.normalize.payers import settle_payers
+from taxcheck.records import form_from_dict, form_to_dict
+
+ADDRESS = "東京都新宿区西新宿5-25-11 第一ビル6階"
+
+
+def _forms(readings, number=None, confidences=None):
+    number = number or corporate_number(random.Random(3))
+    confidences = confidences or [0.9] * len(readings)
+    forms = []
+    for k, (address, conf) in enumerate(zip(readings, confidences), start=1):
+        f = make_form({"payer_number": number, "payer_address": address, "payer_name": "株式会社大泉食品"}, key=k)
+        f.fields["payer_address"].confidence = conf
+        forms.append(f)
+    return forms
+
+
+def test_a_misreading_takes_the_reading_most_forms_share_and_keeps_its_own():
+    forms = _forms([ADDRESS, "東京都新宿区西新宿5-2】-11 第一ビル6階", ADDRESS], confidences=[0.7, 0.4, 0.95])
+    out = settle_payers(forms)
+    fv = out[1].fields["payer_address"]
+    assert fv.value == ADDRESS and fv.as_read == "東京都新宿区西新宿5-2】-11 第一ビル6階"
+    assert fv.confidence == 0.95 and fv.as_read_confidence == 0.4  # the surest form that read it
+    assert out[0] is forms[0] and out[2] is forms[2]  # agreeing forms are untouched
+    assert fv.raw == forms[1].fields["payer_address"].raw  # what the pixels said stays traceable
+
+
+def test_a_reading_far_from_the_settled_one_is_another_office_and_stays():
+    other = "大阪府大阪市北区梅田1-1-3"
+    out = settle_payers(_forms([ADDRESS, ADDRESS, other]))
+    assert out[2].fields["payer_address"].value == other and out[2].fields["payer_address"].as_read is None
+
+
+def test_between_two_single_readings_the_surer_wins_and_a_full_tie_settles_nothing():
+    slip = "東京都新宿区西新宿5-25-11第一ビル6階"
+    out = settle_payers(_forms([ADDRESS, slip], confidences=[0.9, 0.5]))
+    assert [f.value("payer_address") for f in out] == [ADDRESS, ADDRESS]
+    tied = _forms([ADDRESS, slip], confidences=[0.9, 0.9])
+    assert settle_payers(tied) == tied
+
+
+def test_forms_group_only_by_a_payer_number_that_passes_its_check_digit():
+    number = corporate_number(random.Random(4))
+    wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
+    forms = _forms([ADDRESS, ADDRESS, "東京都新宿区西新宿5-25-1l 第一ビル6階"], number=wrong)
+    assert settle_payers(forms) == forms
+
+
+def test_settling_again_starts_from_the_forms_own_readings():
+    slip = "東京都新宿区西新宿5-25-11 第ービル6階"
+    once = settle_payers(_forms([ADDRESS, slip, ADDRESS]))
+    assert settle_payers(once) == once  # a rerun changes nothing
+    # a later file brings two more forms that read the slip's way (it was printed so): the slip form is undone
+    more = once + _forms([slip, slip], number=once[0].value("payer_number"))
+    again = settle_payers(more)
+    assert [f.value("payer_address") for f in again] == [slip] * 5
+    assert again[1].fields["payer_address"].as_read is None and again[1].fields["payer_address"].confidence == 0.9
+
+
+def test_a_settled_value_survives_the_jsonl_and_the_store(tmp_path):
+    from taxcheck.store import begin_run, forms_for_run, open_store, save_document
+
+    settled = settle_payers(_forms([ADDRESS, "東京都新宿区西新宿5-25-1l 第一ビル6階", ADDRESS]))
+    assert form_from_dict(form_to_dict(settled[1])) == settled[1]
+    assert "as_read" not in form_to_dict(settled[0])["fields"]["payer_address"]  # only where settled
+    store = open_store(f"sqlite:///{tmp_path / 'taxcheck.db'}")
+    run = begin_run(store, label="night")
+    rows = [dict(form_to_dict(f), findings=[], risk=0.1, flagged=False, reasons=[], drivers=[], crops={}) for f in settled]
+    save_document(store, sha256="c" * 64, source="doc.pdf", status="done", run_id=run, form_rows=rows, pages=1)
+    assert [form_from_dict(r) for r in forms_for_run(store)] == settled
+    store.close()
+
+
+def test_a_store_made_before_settling_existed_gains_the_columns(tmp_path):
+    from taxcheck.store import open_store
+
+    path = tmp_path / "taxcheck.db"
+    open_store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as con:  # last winter's store: field_values without the two columns
+        con.execute("ALTER TABLE field_values DROP COLUMN as_read")
+        con.execute("ALTER TABLE field_values DROP COLUMN as_read_confidence")
+    open_store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as con:
+        columns = {row[1] for row in con.execute("PRAGMA table_info(field_values)")}
+    assert {"as_read", "as_read_confidence"} <= columns
+
+
+@pytest.mark.parametrize("column", ["payer_name", "payer_address"])
+def test_the_classifier_sees_which_payer_values_were_settled(column):
+    from taxcheck.classify.features import batch_features
+
+    forms = _forms([ADDRESS, ADDRESS, "東京都新宿区西新宿5-25-1l 第一ビル6階"])
+    forms[2].fields["payer_name"].value = "株式会社大泉食晶"
+    X = batch_features(settle_payers(forms), {})
+    assert X[f"{column}_settled"].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_the_batch_step_stores_the_settled_values(tmp_path):
+    from taxcheck.pipeline import apply_batch_checks
+    from taxcheck.store import begin_run, forms_for_run, open_store, save_document
+
+    forms = _forms([ADDRESS, "東京都新宿区西新宿5-25-1l 第一ビル6階", ADDRESS])
+    store = open_store(f"sqlite:///{tmp_path / 'taxcheck.db'}")
+    run = begin_run(store, label="night")
+    for i, f in enumerate(forms):  # one file per form, as the workers store them
+        row = dict(form_to_dict(f), findings=[], risk=0.1, flagged=False, reasons=[], drivers=[], crops={})
+        save_document(store, sha256=str(i) * 64, source=f.source, status="done", run_id=run, form_rows=[row], pages=1)
+    apply_batch_checks(store, [str(i) * 64 for i in range(3)])
+    stored = {r["key"]: form_from_dict(r) for r in forms_for_run(store)}
+    assert [stored[f.key].value("payer_address") for f in forms] == [ADDRESS] * 3
+    assert stored[forms[1].key].fields["payer_address"].as_read == "東京都新宿区西新宿5-25-1l 第一ビル6階"
+    store.close()

@@ -307,3 +307,24 @@ def test_a_name_line_can_be_read_again_in_other_ways():
     got = [normalize("text", t).value for t in read_variants(get_engine(), grey, req)]
     assert len(got) == len(VARIANTS)
     assert name_spelled_by("フジワラ ヒロシ", got) == "藤原 浩"  # one of them reads 浩 (another 洗)
+
+
+def test_a_page_scanned_light_is_found():
+    # a generated 200 dpi JPEG whose form is printed in drop-out ink and scanned pale (its darkest 1 % is grey
+    # 150): unstretched, Tesseract lost the labels the form is found by, and the file went to quarantine
+    from taxcheck.extract.prepare import prepare_page
+    from taxcheck.ingest.loader import load_document
+    from taxcheck.layout.template import load_layout
+
+    page = load_document(DATA / "light_dropout_scan200.jpg", DATA).pages[0]
+    prepared = prepare_page(page, get_engine(), load_layout())
+    assert [f.tax_year for f in prepared.forms] == [2025] and prepared.ocr_passes == 1
+
+
+def test_a_page_with_dark_print_is_read_as_it_is():
+    from taxcheck.extract.prepare import ReadSettings, ocr_input
+    from taxcheck.ocr.preprocess import remove_rules
+
+    page = np.full((300, 330), 255, np.uint8)
+    page[30:120] = _scan_line("給与支払報告書", GOTHIC, 30)[:, :330]
+    assert (ocr_input(page, ReadSettings()) == remove_rules(page)).all()

@@ -19,7 +19,7 @@ from taxcheck.layout.lines import Line, group_lines
 from taxcheck.layout.locate import LocatedForm, locate_forms
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine
-from taxcheck.ocr.preprocess import dropout_red, remove_rules
+from taxcheck.ocr.preprocess import dropout_red, remove_rules, stretch_light_page
 from taxcheck.records import BBox, Page, Word
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def ocr_input(image: np.ndarray, settings: ReadSettings) -> np.ndarray:
         grey = dropout_red(image)
     else:  # darkest channel: labels printed in red/orange drop-out ink read as well as black ones
         grey = image.min(axis=2) if image.ndim == 3 else image
-    return remove_rules(np.ascontiguousarray(grey))
+    return remove_rules(stretch_light_page(np.ascontiguousarray(grey)))
 
 
 def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, layout: Layout,

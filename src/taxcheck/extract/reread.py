@@ -33,7 +33,7 @@ import numpy as np
 
 from taxcheck.extract.words import join_words, mean_confidence
 from taxcheck.ocr.base import OcrEngine
-from taxcheck.ocr.preprocess import binarize
+from taxcheck.ocr.preprocess import binarize, stretch_greys
 from taxcheck.records import BBox, Word
 
 ROW_GAP_PX = 36
@@ -148,7 +148,7 @@ def _darken_faint(c: np.ndarray) -> np.ndarray:
     darkest = float(np.percentile(ink, 1))  # a speck of dust is not the ink's darkness
     if not FAINT_INK_LEVEL < darkest <= FAINT_INK_MAX:
         return c
-    return np.clip((c.astype(np.float32) - darkest) * (255.0 / (WHITE_LEVEL - darkest)), 0, 255).astype(np.uint8)
+    return stretch_greys(c, darkest, WHITE_LEVEL)
 
 
 def has_ink(c: np.ndarray, em_px: float = 0.0) -> bool:

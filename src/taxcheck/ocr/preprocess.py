@@ -4,6 +4,8 @@
   red channel such ink is as light as the paper, while black print stays dark.
 * Ruled-line removal: long horizontal/vertical runs found by morphological opening are painted
   white, so that frames are not read as ``|``, ``l`` or ``一``.
+* Light scans: a page whose darkest print is a mid grey (drop-out labels on a pale 200 dpi JPEG) has
+  its greys stretched, or Tesseract's own thresholding loses the labels the forms are found by.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import numpy as np
 
 LINE_MIN_FRACTION = 0.025  # a rule is at least this share of the page width/height long
 MIN_LINE_PX = 25
+LIGHT_PAGE_LEVEL = 140  # a page whose darkest 1 % of pixels is lighter than this was scanned light
+LIGHT_PAGE_MARGIN = 40  # …its stretched greys run from this much below that darkest 1 % (black)…
+PAPER_MARGIN = 10  # …to this much below the paper's grey (white)
 
 
 def dropout_red(image: np.ndarray) -> np.ndarray:
@@ -25,6 +30,20 @@ def dropout_red(image: np.ndarray) -> np.ndarray:
     rgb = image[:, :, :3]
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     return np.maximum(grey, rgb[:, :, 0])
+
+
+def stretch_greys(grey: np.ndarray, black: float, white: float) -> np.ndarray:
+    """``grey`` mapped linearly so that ``black`` becomes 0 and ``white`` 255 (clipped)."""
+    scale = 255.0 / max(1.0, white - black)
+    return np.clip((grey.astype(np.float32) - black) * scale, 0, 255).astype(np.uint8)
+
+
+def stretch_light_page(grey: np.ndarray) -> np.ndarray:
+    """``grey`` unchanged, or, when the page was scanned light, stretched so that its print is dark."""
+    darkest, paper = np.percentile(grey[::4, ::4], [1, 50])
+    if darkest <= LIGHT_PAGE_LEVEL:
+        return grey
+    return stretch_greys(grey, darkest - LIGHT_PAGE_MARGIN, paper - PAPER_MARGIN)
 
 
 def binarize(grey: np.ndarray) -> np.ndarray:

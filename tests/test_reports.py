@@ -397,3 +397,17 @@ def test_model_drivers_are_named_in_japanese():
     form = make_form(1, "山田 太郎", MY_NUMBER_A)
     row = exception_row(form, [], Decision(0.97, True, ["model"], drivers=["resid_tax_mismatch=0.12", "odd_otsu=1"]))
     assert "源泉徴収税額が再計算と合わない（差 0.12）" in row.items[0].message and "乙欄" in row.items[0].message
+
+
+def test_a_payer_box_settled_by_the_payers_other_forms_shows_both_readings():
+    import dataclasses
+
+    form = make_form(1, "山田 太郎", MY_NUMBER_A)
+    fv = FieldValue("payer_name", "株式会社大泉食晶", "株式会社大泉食品", 0.93)
+    form.fields["payer_name"] = dataclasses.replace(fv, as_read="株式会社大泉食晶", as_read_confidence=0.41)
+    row = exception_row(form, [], Decision(0.9, True, ["model"], drivers=["payer_name_settled=1"]))
+    settled = [i for i in row.items if i.code == "settled_from_payer"]
+    assert len(settled) == 1 and settled[0].box == "支払者 氏名又は名称"
+    assert (settled[0].read, settled[0].expected) == ("株式会社大泉食晶", fv.value)
+    assert "同じ支払者の他の報告書" in settled[0].message and settled[0].severity == "info"
+    assert "同じ支払者の他の報告書の読取りで補正" in "".join(i.message for i in row.items if i.code == "model")

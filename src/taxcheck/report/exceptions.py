@@ -30,7 +30,7 @@ from taxcheck.forms import box_name
 from taxcheck.privacy import mask_my_number, safe_value, scrub
 from taxcheck.records import Decision, Finding, Form, form_from_dict
 from taxcheck.report.crops import crop_boxes
-from taxcheck.report.labels import LOW_CONFIDENCE, MODEL, driver_label, reason_label
+from taxcheck.report.labels import LOW_CONFIDENCE, MODEL, SETTLED, driver_label, reason_label
 
 REPORT_VERSION = "1"
 SHEET_ROWS = "要確認"
@@ -178,6 +178,14 @@ def build_exception_row(
                 ExceptionItem(code=reason, label=reason_label(reason, findings), column="", box="", read="",
                               expected="", message=reason_label(reason, findings), severity="warning")
             )
+    for column, fv in form.fields.items():
+        if fv.as_read is not None:  # normalize/payers.py replaced this form's reading: show what it read
+            items.append(ExceptionItem(
+                code=SETTLED, label=reason_label(SETTLED), column=column, box=box_name(column),
+                read=safe_value(column, fv.as_read), expected=safe_value(column, fv.value),
+                message=f"{box_name(column)} はこの報告書からは読取値のとおりに読みましたが、同じ支払者の他の報告書の"
+                        "読み取りに合わせて期待値としました。原本の画像で確認してください。",
+                severity="info", crop=crops.get(column)))
     if not items and decision.flagged:
         items.append(ExceptionItem(code=MODEL, label=reason_label(MODEL), column="", box="", read="", expected="",
                                    message="要確認と判定されました。", severity="warning"))

@@ -16,12 +16,14 @@ from taxcheck.records import Finding
 
 MODEL = "model"
 LOW_CONFIDENCE = "low_confidence"
+SETTLED = "settled_from_payer"  # a payer box read otherwise on this form, settled by the payer's other forms
 
 # Labels of the codes of taxcheck.rules.checks (CODES) and of the classifier; a rule module's own
 # REASON_LABELS win (see _rule_labels).
 _LABELS = {
     MODEL: "モデルが要確認と判定（誤りの可能性が高い）",
     LOW_CONFIDENCE: "読み取りの確信度が低い",
+    SETTLED: "同じ支払者の他の報告書の読取りで補正",
     "income_arithmetic": "給与所得控除後の金額の計算誤り",
     "wrong_year_table": "給与所得控除後の金額が別の年分の表で計算されている",
     "income_adjustment_amount": "所得金額調整控除額の誤り",

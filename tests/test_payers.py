@@ -60,6 +60,8 @@ def test_settling_again_starts_from_the_forms_own_readings():
     slip = "東京都新宿区西新宿5-25-11 第ービル6階"
     once = settle_payers(_forms([ADDRESS, slip, ADDRESS]))
     assert settle_payers(once) == once  # a rerun changes nothing
+    alone = settle_payers(once[1:2])[0].fields["payer_address"]  # its payer's other forms gone: its own reading
+    assert (alone.value, alone.as_read, alone.confidence) == (slip, None, 0.9)
     # a later file brings two more forms that read the slip's way (it was printed so): the slip form is undone
     more = once + _forms([slip, slip], number=once[0].value("payer_number"))
     again = settle_payers(more)

@@ -28,17 +28,21 @@ PAYER_COLUMNS = ("payer_name", "payer_address")
 MIN_SIMILARITY = 0.5
 
 
-def _own(fv: FieldValue | None) -> str:
-    if fv is None:
-        return ""
-    return fv.as_read if fv.as_read is not None else (fv.value or "")
+def _as_read(form: Form) -> Form:
+    """``form`` with every settled value back to the form's own reading (and its own confidence)."""
+    if all(fv.as_read is None for fv in form.fields.values()):
+        return form
+    return dataclasses.replace(form, fields={
+        name: fv if fv.as_read is None else dataclasses.replace(
+            fv, value=fv.as_read, confidence=fv.as_read_confidence or 0.0, as_read=None, as_read_confidence=None)
+        for name, fv in form.fields.items()})
 
 
 def _settled(readings: dict[str, list[float]]) -> str | None:
     """The reading most forms share, then the most confident; None when two tie on both."""
-    ranked = sorted(readings, key=lambda v: (len(readings[v]), max(readings[v])), reverse=True)
-    if len(ranked) > 1 and (len(readings[ranked[1]]), max(readings[ranked[1]])) == (
-            len(readings[ranked[0]]), max(readings[ranked[0]])):
+    rank = {v: (len(c), max(c)) for v, c in readings.items()}
+    ranked = sorted(rank, key=rank.get, reverse=True)
+    if len(ranked) > 1 and rank[ranked[0]] == rank[ranked[1]]:
         return None
     return ranked[0]
 
@@ -46,48 +50,37 @@ def _settled(readings: dict[str, list[float]]) -> str | None:
 def settle_payers(forms: Sequence[Form]) -> list[Form]:
     """``forms`` with each payer's name and address settled over the payer's forms (same order).
 
-    Forms whose values change are new objects; a changed value keeps its form's reading and confidence
-    in ``as_read`` and ``as_read_confidence`` and takes the confidence of the surest form that read the
-    settled value.
+    Settling starts from each form's own readings, so settling again gives the same forms. A changed
+    value keeps the form's reading and confidence in ``as_read`` and ``as_read_confidence`` and takes
+    the confidence of the surest form that read the settled value. Unchanged forms are returned as given.
     """
+    read = [_as_read(f) for f in forms]
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, form in enumerate(forms):
+    for i, form in enumerate(read):
         number = form.value("payer_number")
         if number and is_valid_payer_number(number):
             groups[number].append(i)
-    out = list(forms)
-    for idx in groups.values():
-        if len(idx) < 2:
-            continue
+    out = list(read)
+    for idx in (g for g in groups.values() if len(g) > 1):
         for column in PAYER_COLUMNS:
             readings: dict[str, list[float]] = defaultdict(list)
             for i in idx:
-                fv = forms[i].fields.get(column)
-                if _own(fv):
-                    readings[_own(fv)].append(fv.confidence if fv.as_read is None else fv.as_read_confidence or 0.0)
+                fv = read[i].fields.get(column)
+                if fv is not None and not fv.blank:
+                    readings[fv.value].append(fv.confidence)
             settled = _settled(readings) if readings else None
-            if settled is None:
-                continue
-            for i in idx:
-                out[i] = _settle_field(out[i], column, settled, max(readings[settled]))
-    return out
+            if settled is not None:
+                for i in idx:
+                    out[i] = _settle_field(out[i], column, settled, max(readings[settled]))
+    return [before if after == before else after for before, after in zip(forms, out)]
 
 
 def _settle_field(form: Form, column: str, settled: str, confidence: float) -> Form:
     fv = form.fields.get(column)
-    own = _own(fv)
-    if fv is None or not own:
+    if fv is None or fv.blank or fv.value == settled:
         return form
-    if own == settled:
-        if fv.as_read is None:
-            return form
-        new = dataclasses.replace(fv, value=own, confidence=fv.as_read_confidence, as_read=None,
-                                  as_read_confidence=None)  # an earlier settlement is undone
-    elif Levenshtein.normalized_similarity(own, settled) >= MIN_SIMILARITY:
-        if fv.value == settled and fv.as_read == own and fv.confidence == confidence:
-            return form
-        new = dataclasses.replace(fv, value=settled, confidence=confidence, as_read=own,
-                                  as_read_confidence=fv.confidence if fv.as_read is None else fv.as_read_confidence)
-    else:
-        return form
+    if Levenshtein.normalized_similarity(fv.value, settled) < MIN_SIMILARITY:
+        return form  # another office's address, not a misreading
+    new = dataclasses.replace(fv, value=settled, confidence=confidence, as_read=fv.value,
+                              as_read_confidence=fv.confidence)
     return dataclasses.replace(form, fields={**form.fields, column: new})

@@ -295,6 +295,15 @@ def test_a_blank_box_with_drop_out_remnants_stays_blank():
     assert read_boxes(get_engine(), grey, [req])["t"].text != ""  # the same print in ink is read
 
 
+def test_a_slashed_zero_ending_a_word_of_a_text_line_reads_0():
+    # a payer address cut from a generated fax 2-up sheet: its block number is part of a longer word, and its
+    # last 0, slashed, was read as 9 (6-25-19)
+    grey = np.asarray(Image.open(DATA / "payer_address_trailing_zero_fax_2up.png").convert("L"))
+    h, w = grey.shape
+    req = BoxRequest("a", BBox(30, 30, w - 30, h - 30), "text", 22.5)
+    assert normalize("address", read_boxes(get_engine(), grey, [req])["a"].text).value.endswith("6-25-10")
+
+
 def test_the_space_before_a_building_name_is_kept_after_a_full_width_number():
     # パ's first stroke is narrow like a digit: the whole glyph's width decides whether the gap is a space
     got = _read_text(_scan_line("東京都練馬区桜台６丁目８番１４号 パークハウス３０４", MINCHO, 36), 36)

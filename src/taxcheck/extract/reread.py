@@ -431,24 +431,31 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
 
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:
-    """Slashed zeros inside text lines (シャトー桜台802 read 892, 30番 read 36): a run of digits Tesseract
-    gave as one word is cut into its glyphs, and a 6 or 9 whose glyph is a marked zero becomes 0. Only
-    where the glyphs and the digits pair off one to one, and the word stands once in the box's text."""
+    """Slashed zeros inside text lines (シャトー桜台802 read 892, サンハイツ107 read 167): a run of digits is cut
+    into its glyphs, and a 6 or 9 whose glyph is a marked zero becomes 0. The run is a word of its own, or
+    ends the word Tesseract gave (a room number after a building's name): then it is the word's last
+    glyphs, each as narrow as a digit. Only where glyphs and digits pair off one to one, and the word
+    stands once in the box's text."""
     for r in requests:
         read = out[r.key]
         em = r.em
         for w in read.words:
-            if not (w.text.isascii() and w.text.isdigit() and set(w.text) & set("69")) or read.text.count(w.text) != 1:
+            run = _TRAILING_DIGITS.search(w.text)
+            if run is None or not set(run.group()) & set("69") or read.text.count(w.text) != 1:
                 continue
             pad = ZERO_PAD_EM * em
             c = _cut(grey, BBox(w.bbox.x0 - pad, w.bbox.y0 - pad, w.bbox.x1 + pad, w.bbox.y1 + pad))
             runs = [(x0, x1) for x0, x1 in _glyph_runs(c < 128, em) if pad <= (x0 + x1) / 2 <= c.shape[1] - pad]
-            if len(runs) != len(w.text):
+            digits = run.group()
+            glyphs = runs[-len(digits):]
+            if (len(runs) != len(w.text) if run.start() == 0 else len(runs) <= len(digits)) or not all(
+                    GLYPH_MIN_WIDTH_EM * em <= x1 - x0 <= GLYPH_MAX_WIDTH_EM * em for x0, x1 in glyphs):
                 continue
             fixed = "".join("0" if ch in "69" and _is_marked_zero(c[:, max(0, x0 - 2):x1 + 2]) else ch
-                            for ch, (x0, x1) in zip(w.text, runs))
-            if fixed != w.text:
-                read = BoxRead(read.text.replace(w.text, fixed), read.confidence * DISAGREEMENT_PENALTY, read.words)
+                            for ch, (x0, x1) in zip(digits, glyphs))
+            if fixed != digits:
+                word = w.text[:run.start()] + fixed
+                read = BoxRead(read.text.replace(w.text, word), read.confidence * DISAGREEMENT_PENALTY, read.words)
         out[r.key] = read
 
 
@@ -570,6 +577,7 @@ def _kana_read(segs, wide_segs, line: _KanaLine | None) -> BoxRead:
     return BoxRead(text, conf, words)
 
 
+_TRAILING_DIGITS = re.compile(r"[0-9]+$")  # ASCII digits ending a word of a text line
 _GROUPED = re.compile(r"^\d{1,3}([,.]\d{3})*$")
 
 

@@ -21,6 +21,7 @@ from taxcheck.extract.reread import (
     _join_segments,
     _kana_read,
     _KanaLine,
+    _recheck_text_zeros,
     _split_tall,
     _tall_glyphs,
     _vote,
@@ -296,12 +297,18 @@ def test_a_blank_box_with_drop_out_remnants_stays_blank():
 
 
 def test_a_slashed_zero_ending_a_word_of_a_text_line_reads_0():
-    # a payer address cut from a generated fax 2-up sheet: its block number is part of a longer word, and its
-    # last 0, slashed, was read as 9 (6-25-19)
+    # a payer address cut from a generated fax 2-up sheet. Read with the rest of its page, its block number
+    # came as the word 6-25-19: its last 0, slashed, read as 9. The word's last glyphs are tested.
     grey = np.asarray(Image.open(DATA / "payer_address_trailing_zero_fax_2up.png").convert("L"))
     h, w = grey.shape
     req = BoxRequest("a", BBox(30, 30, w - 30, h - 30), "text", 22.5)
-    assert normalize("address", read_boxes(get_engine(), grey, [req])["a"].text).value.endswith("6-25-10")
+    alone = read_boxes(get_engine(), grey, [req])["a"]
+    last = alone.words[-1]
+    assert last.text == "6-25-10"  # read alone, the line is read right
+    words = [*alone.words[:-1], Word("6-25-19", last.confidence, last.bbox)]
+    out = {"a": BoxRead(alone.text.replace("6-25-10", "6-25-19"), alone.confidence, words)}
+    _recheck_text_zeros(grey, out, [req])
+    assert out["a"].text.endswith("6-25-10") and out["a"].confidence < alone.confidence
 
 
 def test_the_space_before_a_building_name_is_kept_after_a_full_width_number():

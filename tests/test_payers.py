@@ -49,6 +49,20 @@ def test_between_two_single_readings_the_surer_wins_and_a_full_tie_settles_nothi
     assert settle_payers(tied) == tied
 
 
+def test_a_text_layer_is_what_the_payer_typed_and_wins_over_any_number_of_scans():
+    # two scans misread a slashed zero alike (4-19-12); the born-digital form's text layer says 4-10-12
+    slip, typed = "東京都中野区中野4-19-12", "東京都中野区中野4-10-12"
+    forms = _forms([slip, typed, slip], confidences=[0.9, 0.99, 0.9])
+    forms[1].fields["payer_address"].source = "text_layer"
+    out = settle_payers(forms)
+    assert [f.value("payer_address") for f in out] == [typed] * 3 and out[1] is forms[1]
+    # two text layers that differ are two offices of one payer: nothing is settled, nothing typed is replaced
+    other = _forms([typed, "東京都中野区中野4-10-14", typed], confidences=[0.99, 0.99, 0.5])
+    for f in other[:2]:
+        f.fields["payer_address"].source = "text_layer"
+    assert settle_payers(other) == other
+
+
 def test_forms_group_only_by_a_payer_number_that_passes_its_check_digit():
     number = corporate_number(random.Random(4))
     wrong = number[:-1] + str((int(number[-1]) + 1) % 10)

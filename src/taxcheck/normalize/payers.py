@@ -4,7 +4,9 @@ An employer's payroll software prints the same 支払者 header on every 給与�
 forms of one payer in a night's batch are independent scans of one text. Where their readings of
 支払者 氏名又は名称 or 住所 differ, the reading most of them share is the printed one; between readings
 shared by as many forms, the one read with the most confidence. It replaces the readings near it (an
-OCR slip), never a reading far from it (another office's address stays as read).
+OCR slip), never a reading far from it (another office's address stays as read). A born-digital form's
+text layer is what the payer typed: it is never replaced, and where a payer's forms hold one, it is the
+value the scans' readings are settled to (two text layers that differ are two offices: nothing is settled).
 
 Forms are grouped by a payer number that passes its check digit, so one misread number cannot join
 two payers. A form's own reading stays in :attr:`FieldValue.as_read`: a rerun settles again from the
@@ -38,9 +40,10 @@ def _as_read(form: Form) -> Form:
         for name, fv in form.fields.items()})
 
 
-def _settled(readings: dict[str, list[float]]) -> str | None:
-    """The reading most forms share, then the most confident; None when two tie on both."""
-    rank = {v: (len(c), max(c)) for v, c in readings.items()}
+def _settled(readings: dict[str, list[float]], typed: set[str]) -> str | None:
+    """The reading of a text layer (``typed``: what the payer typed, exact), else the one most forms share,
+    then the most confident; None when two tie on all."""
+    rank = {v: (v in typed, len(c), max(c)) for v, c in readings.items()}
     ranked = sorted(rank, key=rank.get, reverse=True)
     if len(ranked) > 1 and rank[ranked[0]] == rank[ranked[1]]:
         return None
@@ -64,11 +67,14 @@ def settle_payers(forms: Sequence[Form]) -> list[Form]:
     for idx in (g for g in groups.values() if len(g) > 1):
         for column in PAYER_COLUMNS:
             readings: dict[str, list[float]] = defaultdict(list)
+            typed: set[str] = set()
             for i in idx:
                 fv = read[i].fields.get(column)
                 if fv is not None and not fv.blank:
                     readings[fv.value].append(fv.confidence)
-            settled = _settled(readings) if readings else None
+                    if fv.source == "text_layer":
+                        typed.add(fv.value)
+            settled = _settled(readings, typed) if readings and len(typed) < 2 else None
             if settled is not None:
                 for i in idx:
                     out[i] = _settle_field(out[i], column, settled, max(readings[settled]))
@@ -77,7 +83,7 @@ def settle_payers(forms: Sequence[Form]) -> list[Form]:
 
 def _settle_field(form: Form, column: str, settled: str, confidence: float) -> Form:
     fv = form.fields.get(column)
-    if fv is None or fv.blank or fv.value == settled:
+    if fv is None or fv.blank or fv.value == settled or fv.source == "text_layer":
         return form
     if Levenshtein.normalized_similarity(fv.value, settled) < MIN_SIMILARITY:
         return form  # another office's address, not a misreading

@@ -539,7 +539,10 @@ def inject_error(rng: random.Random, fc: FormContent, code: str) -> bool:
             swapped = s[:i] + s[i + 1] + s[i] + s[i + 2:]
             if swapped != s:
                 wrong = int(swapped)
-        _set_income(fc, code, max(0, wrong))
+        wrong = max(0, wrong)
+        if wrong == true:  # 0 less 100,000 is still 0: an error that changes nothing is none
+            wrong = true + 1_000
+        _set_income(fc, code, wrong)
         return True
     if code == "deduction_sum":
         total = int(f["total_deductions"])

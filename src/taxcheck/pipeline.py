@@ -406,8 +406,9 @@ def apply_batch_checks(store, shas: Iterable[str], model_dir: str | None = None,
                        out_dir: str | Path | None = None) -> int:
     """Cross-form checks over the stored forms of ``shas``, and the final scoring of the whole batch.
 
-    A payer's name and address are first settled over its forms (:func:`settle_payers`). Every form is scored again with the batch's statistics (z-scores within the batch and within each
-    payer: a file alone holds too few of a payer's forms, and the model was trained on per-batch features);
+    A payer's name and address are first settled over its forms (:func:`settle_payers`). Every form is
+    scored again with the batch's statistics (z-scores within the batch and within each payer: a file
+    alone holds too few of a payer's forms, and the model was trained on per-batch features);
     only forms whose fields, findings or decision changed are written, in one transaction. Returns the number
     of forms whose findings changed. The page image of a form flagged only now is gone: given ``input_dir``
     and ``out_dir``, its page is rendered again from the file to cut the crops.

@@ -431,7 +431,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
 
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:
-    """Slashed zeros inside text lines (シャトー桜台802 read 892, サンハイツ107 read 167): a run of digits is cut
+    """Slashed zeros inside text lines (シャトー桜台802 read 892, 小杉町6-25-10 read 6-25-19): a run of digits is cut
     into its glyphs, and a 6 or 9 whose glyph is a marked zero becomes 0. The run is a word of its own, or
     ends the word Tesseract gave (a room number after a building's name): then it is the word's last
     glyphs, each as narrow as a digit. Only where glyphs and digits pair off one to one, and the word

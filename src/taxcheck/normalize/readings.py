@@ -124,8 +124,8 @@ def nearest_kana(kana: str, name: str) -> str:
     for part, name_part in pairs:
         matched = _match(part, name_part)
         near = [r for r in readings(name_part) if Levenshtein.distance(_loose(part), _loose(r)) <= MAX_KANA_EDITS]
-        short = min(len(part), *(len(r) for r in near)) < MIN_NEAR_KANA if near else True
-        out.append(matched or (near[0] if len(near) == 1 and not short else part))
+        fits = near[0] if len(near) == 1 and min(len(part), len(near[0])) >= MIN_NEAR_KANA else None
+        out.append(matched or fits or part)
     return " ".join(out)
 
 

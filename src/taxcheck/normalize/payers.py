@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
-from taxcheck.records import FieldValue, Form
+from taxcheck.records import Form
 from taxcheck.rules.checkdigits import is_valid_payer_number
 
 PAYER_COLUMNS = ("payer_name", "payer_address")

@@ -77,7 +77,10 @@ BAR_DRIFT_EM = 0.1  # …whose centres move no more than this over the middle of
 MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing
 ZERO_PAD_EM = 0.25  # margin cut around a digit word of a text line: its glyphs' edges lie a little outside the box
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
-SLASH_HALVES = 0.4  # the two holes of a slashed zero: the smaller at least this share of the larger
+SLASH_HALVES = 0.4  # the two holes of a slashed zero: the smaller at least this share of the larger…
+SLASH_OVERLAP = 0.2  # …side by side over this share of their height (at 200 dpi the slash leaves them diagonal)
+ZERO_HOLE_HEIGHT = 0.7  # a zero's one hole runs at least this share of its height (a 9's loop ≤ ~0.65)…
+ZERO_HOLE_OFFSET = 0.1  # …centred within this share of it
 CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
 DEBUG_DIR = None  # set to a folder to keep the stacked images (development only)
 
@@ -420,11 +423,11 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
         out[key] = BoxRead(text, mean_confidence(words), words)
         if key in second and key not in cell_parts:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
-    for key, _, img, _, _ in rows.get("digits", []):
-        if key not in cell_parts and out[key].text.strip() == "9" and _is_marked_zero(img):
+    _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
+    for key, _, img, _, _ in rows.get("digits", []):  # after the jpn re-read: it also reads a lone zero as 9
+        if key not in cell_parts and out[key].text.strip() == "9" and _is_zero(img):
             out[key] = BoxRead("0", out[key].confidence * DISAGREEMENT_PENALTY, out[key].words)
     _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
-    _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
     _recheck_digit_count(engine, out, rows.get("digits", []), cell_parts, ems)
     _recheck_text_zeros(grey, out, [r for r in requests if r.kind == "text"])
     return out
@@ -451,7 +454,7 @@ def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest])
             if (len(runs) != len(w.text) if run.start() == 0 else len(runs) <= len(digits)) or not all(
                     GLYPH_MIN_WIDTH_EM * em <= x1 - x0 <= GLYPH_MAX_WIDTH_EM * em for x0, x1 in glyphs):
                 continue
-            fixed = "".join("0" if ch in "69" and _is_marked_zero(c[:, max(0, x0 - 2):x1 + 2]) else ch
+            fixed = "".join("0" if ch in "69" and _is_zero(c[:, max(0, x0 - 2):x1 + 2]) else ch
                             for ch, (x0, x1) in zip(digits, glyphs))
             if fixed != digits:
                 word = w.text[:run.start()] + fixed
@@ -646,15 +649,17 @@ def _with_spaces_of(line: str, spaced: str) -> str:
     return text
 
 
-def _is_marked_zero(img: np.ndarray) -> bool:
-    """Whether a box holding one glyph shows a slashed or dotted zero (IPA Gothic, many payroll fonts):
-    Tesseract reads a lone one as 9. A 9's loop is one hole with nothing inside; a marked zero's loop
-    is split in two by the slash, or holds the dot. A blurred slash is fainter than the loop: the test
-    runs on dark ink first, then on faint ink."""
-    return any(_marked_at(img, level) for level in (128, INK_LEVEL))
+def _is_zero(img: np.ndarray) -> bool:
+    """Whether a box holding one glyph shows a zero that Tesseract read as 9 (or 6). A slashed or dotted
+    zero (IPA Gothic, many payroll fonts): a 9's loop is one hole with nothing inside, a marked zero's
+    loop is split in two by the slash, or holds the dot. A plain zero, or one whose slash is lost to
+    blur: its one hole runs nearly the glyph's full height, centred, where a 9's or a 6's loop fills
+    one end (at most ~0.65 of the height in the fonts at hand). A blurred slash is fainter than the
+    loop: the tests run on dark ink first, then on faint ink."""
+    return any(_zero_at(img, level) for level in (128, INK_LEVEL))
 
 
-def _marked_at(img: np.ndarray, level: int) -> bool:
+def _zero_at(img: np.ndarray, level: int) -> bool:
     bw = (img < level).astype(np.uint8)
     contours, hierarchy = cv2.findContours(bw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
@@ -662,10 +667,14 @@ def _marked_at(img: np.ndarray, level: int) -> bool:
     areas = [cv2.contourArea(c) for c in contours]
     outer = [i for i, h in enumerate(hierarchy[0]) if h[3] < 0 and areas[i] > 0.01 * max(areas)]
     holes = [i for i, h in enumerate(hierarchy[0]) if h[3] >= 0 and areas[i] > 0.01 * max(areas)]
-    if len(outer) == 1 and len(holes) == 2:  # split by a slash: side by side, unlike the stacked loops of 8,
-        (_, y0, _, h0), (_, y1, _, h1) = (cv2.boundingRect(contours[i]) for i in holes)
+    if len(outer) == 1 and len(holes) == 1:
+        _, oy, _, oh = cv2.boundingRect(contours[outer[0]])
+        _, hy, _, hh = cv2.boundingRect(contours[holes[0]])
+        return hh >= ZERO_HOLE_HEIGHT * oh and abs((hy + hh / 2) - (oy + oh / 2)) <= ZERO_HOLE_OFFSET * oh
+    if len(outer) == 1 and len(holes) == 2:  # split by a slash: overlapping in height, unlike the stacked loops
+        (_, y0, _, h0), (_, y1, _, h1) = (cv2.boundingRect(contours[i]) for i in holes)  # of 8,
         a0, a1 = sorted(areas[i] for i in holes)  # and in two like halves, unlike a 9's loop and a pinhole
-        return min(y0 + h0, y1 + h1) - max(y0, y1) > 0.3 * min(h0, h1) and a0 >= SLASH_HALVES * a1
+        return min(y0 + h0, y1 + h1) - max(y0, y1) >= SLASH_OVERLAP * min(h0, h1) and a0 >= SLASH_HALVES * a1
     if len(outer) == 2 and len(holes) == 1:  # the dot: a small blob inside the loop
         (x, y, w, h) = cv2.boundingRect(contours[holes[0]])
         dot = min(outer, key=lambda i: areas[i])

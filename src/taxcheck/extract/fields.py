@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from taxcheck.extract.labels import LabelFilter
-from taxcheck.extract.marks import is_marked
+from taxcheck.extract.marks import NAME_INK_LEVEL, NAME_SHARE, is_marked
 from taxcheck.extract.reread import BoxRequest, read_boxes, read_variants
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
@@ -160,9 +160,9 @@ def _read_rows(ctx: FieldContext, fb: FieldBox) -> tuple[str, float, BBox]:
         if ctx.source == "text_layer":  # ink of moved labels is not a name
             labels = [w for w in ws if ctx.labels.is_label(w.text) and len(w.text) > 1]
             ws = [w for w in ws if w not in labels]
-            marked, c = is_marked(_without_words(ctx.clean, labels + ws), box)
+            marked, c = is_marked(_without_words(ctx.clean, labels + ws), box, NAME_INK_LEVEL, NAME_SHARE)
         else:
-            marked, c = is_marked(ctx.clean, box)
+            marked, c = is_marked(ctx.clean, box, NAME_INK_LEVEL, NAME_SHARE)
         if ws or marked:
             n += 1
         confs.append(c if not ws else max(c, mean_confidence(ws)))

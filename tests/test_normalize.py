@@ -80,7 +80,10 @@ def test_date_without_era_takes_the_tax_years_era():
 
 
 def test_impossible_dates_are_flagged():
-    assert not parse_date("昭和55年2月30日").ok
+    impossible = parse_date("昭和55年2月30日")
+    assert not impossible.ok and impossible.value == "1980-02-30"  # as printed, in the contract's form
+    misread = parse_date("昭 43 17 12")  # no month 17: a misread, kept as read
+    assert not misread.ok and misread.value == "昭 43 17 12"
     assert not parse_date("令和1年4月1日").ok  # 令和 began on 1 May 2019
     assert parse_date("").value == "" and parse_date("").ok
 

@@ -75,7 +75,9 @@ def parse_date(raw: str, *, tax_year: int | None = None) -> Normalized:
         year = era_to_year(era, y)
     try:
         value = date(year, mth, d)
-    except ValueError:
+    except ValueError:  # 2月30日 as printed, in the contract's form (the rules name it impossible);
+        if 1 <= mth <= 12 and 1 <= d <= 31:  # a month or day no calendar has is a misread: left as read
+            return Normalized(f"{year:04d}-{mth:02d}-{d:02d}", False)
         return Normalized(s, False)
     if explicit_era and value < ERAS[era][0]:
         ok = False

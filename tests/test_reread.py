@@ -359,3 +359,17 @@ def test_a_page_with_dark_print_is_read_as_it_is():
     page = np.full((300, 330), 255, np.uint8)
     page[30:120] = _scan_line("給与支払報告書", GOTHIC, 30)[:, :330]
     assert (ocr_input(page, ReadSettings()) == remove_rules(page)).all()
+
+
+def test_touching_zeros_that_make_a_long_run_are_print_not_a_rule():
+    # a 源泉徴収税額 of 20,000 on a blurred 200 dpi JPEG, with its box's rules around it: the touching
+    # slashed zeros make one run as long as a short rule through their middle. Painted white, the
+    # zeros fell apart and the box read "200" (or "2"); the box's own rules must still go.
+    from taxcheck.ocr.preprocess import remove_rules
+
+    grey = np.asarray(Image.open(DATA / "value_over_touching_zeros_scan200.png").convert("L"))
+    clean = remove_rules(grey)
+    inside = clean[:, 40:330] < 128
+    assert not inside[:28].any() and not inside[52:74].any()  # the box's top and bottom rules are gone
+    req = BoxRequest("w", BBox(40, 22, 330, 62), "digits", 27.2)
+    assert read_boxes(get_engine(), clean, [req])["w"].text.replace(",", "") == "20000"

@@ -3,7 +3,9 @@
 * Red/orange ink drop-out: the printed frame of the official form is often red or orange; in the
   red channel such ink is as light as the paper, while black print stays dark.
 * Ruled-line removal: long horizontal/vertical runs found by morphological opening are painted
-  white, so that frames are not read as ``|``, ``l`` or ``一``.
+  white, so that frames are not read as ``|``, ``l`` or ``一``. A run that glyph strokes cross along
+  much of its length is print, not a rule (touching slashed zeros of a blurred 200 dpi JPEG make one
+  long run of their middle row): painted white, "20,000" read as "2").
 * Light scans: a page whose darkest print is a mid grey (drop-out labels on a pale 200 dpi JPEG) has
   its greys stretched, or Tesseract's own thresholding loses the labels the forms are found by.
 """
@@ -15,6 +17,9 @@ import numpy as np
 
 LINE_MIN_FRACTION = 0.025  # a rule is at least this share of the page width/height long
 MIN_LINE_PX = 25
+CROSS_REACH = 8  # a run's band (rule + 1 px each side) at most this thick can be crossed by a stroke…
+STROKE_PX = 3  # …that runs this many pixels beyond it on both sides
+TEXT_CROSS_SHARE = 0.3  # a run crossed by strokes on this share of its length is print, not a rule
 LIGHT_PAGE_LEVEL = 140  # a page whose darkest 1 % of pixels is lighter than this was scanned light
 LIGHT_PAGE_MARGIN = 40  # …its stretched greys run from this much below that darkest 1 % (black)…
 PAPER_MARGIN = 10  # …to this much below the paper's grey (white)
@@ -62,13 +67,47 @@ def rule_mask(bw: np.ndarray, min_len: int | None = None) -> tuple[np.ndarray, n
     return horiz, vert
 
 
+def _crossed(ink: np.ndarray, band: np.ndarray, across: int) -> np.ndarray:
+    """Pixels of ``band`` with a stroke of ``ink`` ending within ``CROSS_REACH`` before them along axis
+    ``across`` (0: from above, for a horizontal rule) and one beginning within it after them (a stroke:
+    ``STROKE_PX`` ink pixels in a line, not a fax speck)."""
+    def kernel(n: int) -> np.ndarray:
+        return np.ones((n, 1) if across == 0 else (1, n), np.uint8)
+
+    def at(i: int) -> tuple[int, int]:
+        return (0, i) if across == 0 else (i, 0)
+
+    ends = cv2.erode(ink, kernel(STROKE_PX), anchor=at(STROKE_PX - 1))  # ink with STROKE_PX - 1 more before it
+    starts = cv2.erode(ink, kernel(STROKE_PX), anchor=at(0))  # …after it
+    before = cv2.dilate(ends, kernel(CROSS_REACH + 1), anchor=at(CROSS_REACH))  # spread over the band
+    after = cv2.dilate(starts, kernel(CROSS_REACH + 1), anchor=at(0))
+    return cv2.bitwise_and(band, cv2.bitwise_and(before, after))
+
+
+def rule_bands(bw: np.ndarray, horiz: np.ndarray, vert: np.ndarray, span: int) -> np.ndarray:
+    """The rules' mask (each rule with 1 px around it) less what is glyph ink: where strokes cross a
+    run (ink right above and right below a horizontal run, left and right of a vertical one) along
+    much of the ``span`` px around a pixel, the run lies inside a line of print. A true rule is
+    crossed only at its junctions."""
+    kernel = np.ones((3, 3), np.uint8)
+    bands = [cv2.dilate(rules, kernel) for rules in (horiz, vert)]  # 255 on the band
+    glyphs = cv2.bitwise_and(bw, cv2.bitwise_not(cv2.bitwise_or(*bands)))
+    out = np.zeros(bw.shape, np.uint8)
+    for band, across in zip(bands, (0, 1)):
+        window = (span, 1) if across == 0 else (1, span)
+        crossed = cv2.blur(_crossed(glyphs, band, across), window).astype(np.float32)
+        ruled = cv2.blur(band, window).astype(np.float32)
+        keep = (band > 0) & (crossed < TEXT_CROSS_SHARE * ruled)
+        out[keep] = 255
+    return out > 0
+
+
 def remove_rules(grey: np.ndarray) -> np.ndarray:
     """Grey image with ruled lines painted white."""
     bw = binarize(grey)
     horiz, vert = rule_mask(bw)
-    mask = cv2.dilate(cv2.bitwise_or(horiz, vert), np.ones((3, 3), np.uint8))
     out = grey.copy()
-    out[mask > 0] = 255
+    out[rule_bands(bw, horiz, vert, max(MIN_LINE_PX, int(grey.shape[1] * LINE_MIN_FRACTION)))] = 255
     return out
 
 

@@ -265,9 +265,6 @@ def test_a_cell_box_whose_specks_add_up_to_ink_reads_blank_instead_of_failing_th
     assert read_boxes(get_engine(), grey, [req])["n"].text.strip() == ""
 
 
-MINCHO = "/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf"
-
-
 def _scan_line(text: str, font: str, em: int) -> np.ndarray:
     """A line as a 200 dpi scan shows it: rendered, then softened by the scanner's optics."""
     f = ImageFont.truetype(font, em)
@@ -373,3 +370,22 @@ def test_touching_zeros_that_make_a_long_run_are_print_not_a_rule():
     assert not inside[:28].any() and not inside[52:74].any()  # the box's top and bottom rules are gone
     req = BoxRequest("w", BBox(40, 22, 330, 62), "digits", 27.2)
     assert read_boxes(get_engine(), clean, [req])["w"].text.replace(",", "") == "20000"
+
+
+@pytest.mark.parametrize(("font", "read", "expected"), [
+    (GOTHIC, "480,600", "480,000"),  # a slashed zero read as 6
+    (GOTHIC, "480,080", "480,000"),  # …or as 8: the slash shows
+    (MINCHO, "480,600", "480,000"),  # a plain zero read as 6: its one hole runs its full height
+    (MINCHO, "480,080", "480,080"),  # a plain zero read as 8 stays: an 8 whose waist faded looks the same
+])
+def test_zeros_of_an_amount_read_as_6_8_or_9_are_told_by_their_shape(font, read, expected):
+    from taxcheck.extract.reread import _recheck_digit_zeros
+
+    img = _scan_line("480,000", font, 32)
+    out = {"a": BoxRead(read, 0.9, [])}
+    _recheck_digit_zeros(out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 32.0})
+    assert out["a"].text == expected
+    real = _scan_line("486,080", font, 32)  # a real 6 and a real 8 stay
+    out = {"a": BoxRead("486,080", 0.9, [])}
+    _recheck_digit_zeros(out, [("a", 0, real, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 32.0})
+    assert out["a"].text == "486,080"

@@ -424,13 +424,35 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
         if key in second and key not in cell_parts:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
     _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
-    for key, _, img, _, _ in rows.get("digits", []):  # after the jpn re-read: it also reads a lone zero as 9
-        if key not in cell_parts and out[key].text.strip() == "9" and _is_zero(img):
-            out[key] = BoxRead("0", out[key].confidence * DISAGREEMENT_PENALTY, out[key].words)
+    _recheck_digit_zeros(out, rows.get("digits", []), cell_parts, ems)  # after the jpn re-read: it reads zeros as 9 too
     _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_digit_count(engine, out, rows.get("digits", []), cell_parts, ems)
     _recheck_text_zeros(grey, out, [r for r in requests if r.kind == "text"])
     return out
+
+
+def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
+    """Zeros of a digit box read as 6, 8 or 9 (a slashed zero blurred by a fax or a 200 dpi JPEG: 480,000
+    read 480,600). The box is cut into its glyphs; where glyphs and digits pair off one to one, a 6 or 9
+    whose glyph has a zero's shape becomes 0, and an 8 only when the slash or dot shows (an 8 whose waist
+    faded has a zero's one tall hole). A lone glyph at the box's edge, which the glyph cut leaves out,
+    is tested on the whole box."""
+    for key, _, img, _, _ in digit_rows:
+        text = out[key].text
+        digits = _digits(text)
+        if key in cell_parts or not set(digits) & set("689"):
+            continue
+        if len(digits) == 1:
+            glyphs = [img]
+        else:
+            glyphs = _tall_glyphs(img, ems[key])
+            if len(glyphs) != len(digits):
+                continue
+        fixed = "".join("0" if ch in "689" and _is_zero(g, plain=ch != "8") else ch for ch, g in zip(digits, glyphs))
+        if fixed != digits:
+            it = iter(fixed)
+            text = "".join(next(it) if ch.isdigit() else ch for ch in text)
+            out[key] = BoxRead(text, out[key].confidence * DISAGREEMENT_PENALTY, out[key].words)
 
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:
@@ -649,17 +671,17 @@ def _with_spaces_of(line: str, spaced: str) -> str:
     return text
 
 
-def _is_zero(img: np.ndarray) -> bool:
+def _is_zero(img: np.ndarray, plain: bool = True) -> bool:
     """Whether a box holding one glyph shows a zero that Tesseract read as 9 (or 6). A slashed or dotted
     zero (IPA Gothic, many payroll fonts): a 9's loop is one hole with nothing inside, a marked zero's
     loop is split in two by the slash, or holds the dot. A plain zero, or one whose slash is lost to
     blur: its one hole runs nearly the glyph's full height, centred, where a 9's or a 6's loop fills
     one end (at most ~0.65 of the height in the fonts at hand). A blurred slash is fainter than the
-    loop: the tests run on dark ink first, then on faint ink."""
-    return any(_zero_at(img, level) for level in (128, INK_LEVEL))
+    loop: the tests run on dark ink first, then on faint ink. ``plain=False``: only a marked zero."""
+    return any(_zero_at(img, level, plain) for level in (128, INK_LEVEL))
 
 
-def _zero_at(img: np.ndarray, level: int) -> bool:
+def _zero_at(img: np.ndarray, level: int, plain: bool) -> bool:
     bw = (img < level).astype(np.uint8)
     contours, hierarchy = cv2.findContours(bw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
@@ -667,7 +689,7 @@ def _zero_at(img: np.ndarray, level: int) -> bool:
     areas = [cv2.contourArea(c) for c in contours]
     outer = [i for i, h in enumerate(hierarchy[0]) if h[3] < 0 and areas[i] > 0.01 * max(areas)]
     holes = [i for i, h in enumerate(hierarchy[0]) if h[3] >= 0 and areas[i] > 0.01 * max(areas)]
-    if len(outer) == 1 and len(holes) == 1:
+    if plain and len(outer) == 1 and len(holes) == 1:
         _, oy, _, oh = cv2.boundingRect(contours[outer[0]])
         _, hy, _, hh = cv2.boundingRect(contours[holes[0]])
         return hh >= ZERO_HOLE_HEIGHT * oh and abs((hy + hh / 2) - (oy + oh / 2)) <= ZERO_HOLE_OFFSET * oh

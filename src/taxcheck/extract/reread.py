@@ -672,7 +672,7 @@ def _with_spaces_of(line: str, spaced: str) -> str:
 
 
 def _is_zero(img: np.ndarray, plain: bool = True) -> bool:
-    """Whether a box holding one glyph shows a zero that Tesseract read as 9 (or 6). A slashed or dotted
+    """Whether a box holding one glyph shows a zero that Tesseract read as 9, 6 or 8. A slashed or dotted
     zero (IPA Gothic, many payroll fonts): a 9's loop is one hole with nothing inside, a marked zero's
     loop is split in two by the slash, or holds the dot. A plain zero, or one whose slash is lost to
     blur: its one hole runs nearly the glyph's full height, centred, where a 9's or a 6's loop fills

@@ -4,8 +4,8 @@
   red channel such ink is as light as the paper, while black print stays dark.
 * Ruled-line removal: long horizontal/vertical runs found by morphological opening are painted
   white, so that frames are not read as ``|``, ``l`` or ``一``. A run that glyph strokes cross along
-  much of its length is print, not a rule (touching slashed zeros of a blurred 200 dpi JPEG make one
-  long run of their middle row): painted white, "20,000" read as "2").
+  much of its length is print, not a rule: the touching slashed zeros of a blurred 200 dpi JPEG make
+  one long run of their middle row, and painted white, "20,000" read as "2".
 * Light scans: a page whose darkest print is a mid grey (drop-out labels on a pale 200 dpi JPEG) has
   its greys stretched, or Tesseract's own thresholding loses the labels the forms are found by.
 """
@@ -92,14 +92,13 @@ def rule_bands(bw: np.ndarray, horiz: np.ndarray, vert: np.ndarray, span: int) -
     kernel = np.ones((3, 3), np.uint8)
     bands = [cv2.dilate(rules, kernel) for rules in (horiz, vert)]  # 255 on the band
     glyphs = cv2.bitwise_and(bw, cv2.bitwise_not(cv2.bitwise_or(*bands)))
-    out = np.zeros(bw.shape, np.uint8)
+    out = np.zeros(bw.shape, bool)
     for band, across in zip(bands, (0, 1)):
         window = (span, 1) if across == 0 else (1, span)
         crossed = cv2.blur(_crossed(glyphs, band, across), window).astype(np.float32)
         ruled = cv2.blur(band, window).astype(np.float32)
-        keep = (band > 0) & (crossed < TEXT_CROSS_SHARE * ruled)
-        out[keep] = 255
-    return out > 0
+        out |= (band > 0) & (crossed < TEXT_CROSS_SHARE * ruled)
+    return out
 
 
 def remove_rules(grey: np.ndarray) -> np.ndarray:

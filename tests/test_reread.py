@@ -389,3 +389,14 @@ def test_zeros_of_an_amount_read_as_6_8_or_9_are_told_by_their_shape(font, read,
     out = {"a": BoxRead("486,080", 0.9, [])}
     _recheck_digit_zeros(out, [("a", 0, real, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 32.0})
     assert out["a"].text == "486,080"
+
+
+def test_the_space_after_a_squeezed_address_block_number_is_kept():
+    # a long address printed smaller and squeezed to fit its box (2-up image PDF, box cut with 30 px
+    # around it): ハ's two strokes stand a fifth of an em apart, so ハ was judged a narrow glyph and the
+    # full-width space before it, narrowed by the squeeze, was not wide enough to count
+    grey = np.asarray(Image.open(DATA / "address_squeezed_image_pdf_2up.png").convert("L"))
+    h, w = grey.shape
+    req = BoxRequest("a", BBox(30, 30, w - 30, h - 30), "text", 33.6)
+    value = normalize("address", read_boxes(get_engine(), grey, [req])["a"].text).value
+    assert value == "東京都練馬区早宮3丁目19番8号 ハイム光が丘101"

@@ -57,7 +57,9 @@ MIN_EM_PX = 4.0  # floor of a box's font size in pixels
 SPACE_EM = 0.55  # a blank gap wider than this share of the font size is a space
 NARROW_EM = 0.38
 NARROW_EXTRA_EM = 0.3
-STROKE_GAP_EM = 0.3  # column runs closer than this are strokes of one glyph (パ, ハ, 川: a squeezed ハ's are 0.2 em apart) when judging narrowness
+# column runs closer than this are strokes of one glyph (パ, ハ, 川; a squeezed ハ's stand 0.2 em apart) when judging
+# narrowness
+STROKE_GAP_EM = 0.3
 YEN_MIN_WIDTH_EM = 0.65  # a trailing 円 is ~0.75 em wide, a digit ~0.4–0.55 em
 YEN_TALLER = 1.12  # …and ~1.2× as tall as the digits before it
 DISAGREEMENT_PENALTY = 0.7  # confidence factor when the readings of a digit box differ
@@ -456,11 +458,11 @@ def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dic
 
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:
-    """Slashed zeros inside text lines (シャトー桜台802 read 892, 小杉町6-25-10 read 6-25-19): a run of digits is cut
-    into its glyphs, and a 6 or 9 whose glyph is a marked zero becomes 0. The run is a word of its own, or
-    ends the word Tesseract gave (a room number after a building's name): then it is the word's last
-    glyphs, each as narrow as a digit. Only where glyphs and digits pair off one to one, and the word
-    stands once in the box's text."""
+    """Slashed zeros inside text lines (シャトー桜台802 read 892, 小杉町6-25-10 read 6-25-19): a run of digits is
+    cut into its glyphs, and a 6 or 9 whose glyph has a zero's shape (:func:`_is_zero`) becomes 0. The run
+    is a word of its own, or ends the word Tesseract gave (a room number after a building's name): then it
+    is the word's last glyphs, each as narrow as a digit. Only where glyphs and digits pair off one to one,
+    and the word stands once in the box's text."""
     for r in requests:
         read = out[r.key]
         em = r.em

@@ -55,7 +55,7 @@ def ocr_input(image: np.ndarray, settings: ReadSettings) -> np.ndarray:
     if settings.ocr_dropout_red:
         grey = dropout_red(image)
     else:  # darkest channel: labels printed in red/orange drop-out ink read as well as black ones
-        grey = image.min(axis=2) if image.ndim == 3 else image
+        grey = cv2.min(cv2.min(image[:, :, 0], image[:, :, 1]), image[:, :, 2]) if image.ndim == 3 else image
     return remove_rules(stretch_light_page(np.ascontiguousarray(grey)))
 
 

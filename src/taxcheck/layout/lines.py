@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from taxcheck.records import BBox, Word
 
@@ -30,6 +31,10 @@ class Line:
     words: list[Word]
     text: str  # canon text, one entry per character in ``boxes``
     boxes: list[BBox]  # one box per character (word boxes split evenly)
+
+    @cached_property
+    def chars(self) -> frozenset[str]:
+        return frozenset(self.text)
 
     @property
     def bbox(self) -> BBox:
@@ -129,6 +134,8 @@ def find_label(label: str, lines: list[Line], min_share: float = MIN_MATCH_SHARE
             continue
         if n < 3:
             continue  # a short label must match exactly
+        if sum(ch in line.chars for ch in target) < max(2, min_share * n):
+            continue  # too few of the label's characters in the line for any match (most lines: cheap)
         sm = difflib.SequenceMatcher(None, line.text, target, autojunk=False)
         blocks = [b for b in sm.get_matching_blocks() if b.size]
         matched = sum(b.size for b in blocks)

@@ -400,3 +400,36 @@ def test_the_space_after_a_squeezed_address_block_number_is_kept():
     req = BoxRequest("a", BBox(30, 30, w - 30, h - 30), "text", 33.6)
     value = normalize("address", read_boxes(get_engine(), grey, [req])["a"].text).value
     assert value == "東京都練馬区早宮3丁目19番8号 ハイム光が丘101"
+
+
+def test_batch_of_images_reads_as_each_alone():
+    """Several images in one Tesseract run (a list of files) give each image's own words: the run shares only
+    the start, never a line or a guess between images."""
+    engine = get_engine()
+    images = [_line("1,234,567"), _line("48,000", em=40), _line("0")]
+    alone = [engine.read_words(img, mode="digits") for img in images]
+    together = engine.read_words_batch(images, mode="digits")
+    assert [[(w.text, w.confidence, w.bbox) for w in ws] for ws in together] == \
+           [[(w.text, w.confidence, w.bbox) for w in ws] for ws in alone]
+    assert "".join(w.text for w in together[0]).replace(",", "") == "1234567"
+
+
+def test_forms_read_together_as_alone():
+    """Two forms' boxes read in one batch (a 2-up sheet) read as each form's alone, though their keys are alike."""
+    from taxcheck.extract.reread import read_boxes_batch
+
+    engine = get_engine()
+    jobs = []
+    for amount, kana in (("3,074,601", "ﾀｶﾊｼ ｲﾁﾛｳ"), ("480,000", "ナカムラ ショウタ")):
+        lines = [_line(amount), _line(kana)]
+        width = max(line.shape[1] for line in lines)
+        grey = np.vstack([np.pad(line, ((0, 0), (0, width - line.shape[1])), constant_values=255) for line in lines])
+        w, h = grey.shape[1], grey.shape[0] // 2
+        jobs.append((grey, [BoxRequest("amount", BBox(4, EM_PX * 0.6, w - 4, EM_PX * 2.4), "digits", EM_PX),
+                            BoxRequest("kana", BBox(4, h + EM_PX * 0.6, w - 4, h + EM_PX * 2.4), "kana", EM_PX)], ()))
+    together = read_boxes_batch(engine, jobs)
+    alone = [read_boxes(engine, *job) for job in jobs]
+    assert [{k: (r.text, r.confidence) for k, r in got.items()} for got in together] == \
+           [{k: (r.text, r.confidence) for k, r in got.items()} for got in alone]
+    assert together[0]["amount"].text.replace(",", "") == "3074601"
+    assert normalize("kana", together[1]["kana"].text).value == "ナカムラ ショウタ"

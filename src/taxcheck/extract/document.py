@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taxcheck.extract.fields import FieldContext, read_fields
+from taxcheck.extract.fields import FieldContext, prefetch, read_fields
 from taxcheck.extract.prepare import PreparedPage, ReadSettings, prepare_page
 from taxcheck.ingest import QUARANTINE_REASONS, load_document
 from taxcheck.layout.snap import line_masks
@@ -49,9 +49,11 @@ def forms_of_page(prepared: PreparedPage, engine: OcrEngine | None = None) -> li
     masks = None
     if page.text_source == "ocr" and prepared.forms:
         masks = line_masks(page.image, prepared.forms[0].scale)
-    for slot, located in enumerate(prepared.forms, start=1):
-        ctx = FieldContext(located, page.words or [], prepared.clean, page.text_source, _label_boxes(located),
-                           engine if page.text_source == "ocr" else None, line_masks=masks)
+    contexts = [FieldContext(located, page.words or [], prepared.clean, page.text_source, _label_boxes(located),
+                             engine if page.text_source == "ocr" else None, line_masks=masks)
+                for located in prepared.forms]
+    prefetch([(ctx, located.tax_year) for ctx, located in zip(contexts, prepared.forms)])
+    for slot, (located, ctx) in enumerate(zip(prepared.forms, contexts), start=1):
         fields = read_fields(ctx, located.tax_year)
         b = located.bbox
         forms.append(Form(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from itertools import pairwise
 
@@ -347,15 +347,45 @@ def _cells_row(parts: list[np.ndarray], em_px: float) -> np.ndarray:
     return np.hstack(row) if row else np.full((h, 8), 255, np.uint8)
 
 
+Rows = dict[str, list[tuple[object, int, np.ndarray, float, BBox]]]  # kind → (key, line, image, f, origin box) per row
+
+
+@dataclass
+class _Stack:
+    """One form's boxes cut out for OCR: the rows of each kind, and what the re-checks need."""
+
+    rows: Rows = field(default_factory=dict)
+    cell_parts: dict[object, list[np.ndarray]] = field(default_factory=dict)
+    kana_lines: dict[object, _KanaLine] = field(default_factory=dict)
+
+    def to_read(self) -> Rows:
+        """The rows, and two more opinions on every digit box: the other model (jpn), and eng at another size."""
+        digits = self.rows.get("digits", [])
+        return {**self.rows,
+                "digits_jpn": [(_Aux("jpn", k), li, img, f, b) for k, li, img, f, b in digits],
+                "digits_vote": [(_Aux("vote", k), li, img, f * VOTE_EM_PX / DIGIT_EM_PX, b) for k, li, img, f, b in digits]}
+
+
 def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
                other_boxes: tuple[BBox, ...] = ()) -> dict[object, BoxRead]:
     """Read many boxes with one OCR call per kind; blank boxes read as "". A text line that lies more in
     another request's box or in one of ``other_boxes`` (value boxes nobody reads) is left to that box."""
-    out: dict[object, BoxRead] = {r.key: BoxRead("", 0.0, []) for r in requests}
-    # (key, line, image, f, origin box) per stacked row
-    rows: dict[str, list[tuple[object, int, np.ndarray, float, BBox]]] = {}
-    cell_parts: dict[object, list[np.ndarray]] = {}
-    kana_lines: dict[object, _KanaLine] = {}
+    return read_boxes_batch(engine, [(grey, requests, other_boxes)])[0]
+
+
+def read_boxes_batch(engine: OcrEngine, jobs: list[tuple[np.ndarray, list[BoxRequest], tuple[BBox, ...]]]
+                     ) -> list[dict[object, BoxRead]]:
+    """:func:`read_boxes` of several forms (grey page, requests, other boxes) with one OCR call per kind for
+    all of them: the two forms of a 2-up sheet share each Tesseract start."""
+    stacks = [_stack(grey, requests, others) for grey, requests, others in jobs]
+    pieces = _read_stacks(engine, [s.to_read() for s in stacks])
+    return [_settle(engine, grey, requests, stack, got) for (grey, requests, _), stack, got in zip(jobs, stacks, pieces)]
+
+
+def _stack(grey: np.ndarray, requests: list[BoxRequest], other_boxes: tuple[BBox, ...]) -> _Stack:
+    """Cut each request's box out of the page into rows to OCR (see :func:`read_boxes`)."""
+    st = _Stack()
+    rows = st.rows
     for r in requests:
         em = r.em
         f = _scale(em, DIGIT_EM_PX if r.kind == "digits" or r.cells else TEXT_EM_PX)
@@ -366,7 +396,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
                 rows.setdefault("digits", []).append((r.key, 0, c, f, r.box))
                 inked = [i for i, p in enumerate(parts) if has_ink(p, em)]
                 # digits are written in one run (right-justified): a faint "1" inside the run still counts
-                cell_parts[r.key] = parts[inked[0]:inked[-1] + 1] if inked else []
+                st.cell_parts[r.key] = parts[inked[0]:inked[-1] + 1] if inked else []
             continue
         own = r.box
         grown, c = _value_lines(grey, r)
@@ -381,7 +411,7 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
             continue
         pad = int(em * SEGMENT_PAD_EM)
         if r.kind == "kana":
-            _add_kana_lines(rows, kana_lines, r, c, em, f, pad)
+            _add_kana_lines(rows, st.kana_lines, r, c, em, f, pad)
             continue
         others = [o.box for o in requests if o.key != r.key] + list(other_boxes)
         lines = [kept for ln in segments(c, em)
@@ -394,11 +424,16 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
             for span in line:
                 seg, sub = _piece(c, r.box, span, pad)
                 rows.setdefault("text_segments", []).append((_Aux("segments", r.key), li, seg, f, sub))
-    pieces = _read_rows(engine, rows)
-    # two more opinions on every digit box: the other model (jpn), and eng at another size
-    second = _read_rows(engine, {"digits_jpn": rows["digits"]}) if rows.get("digits") else {}
-    third = _read_rows(engine, {"digits": [(k, li, img, f * VOTE_EM_PX / DIGIT_EM_PX, b) for k, li, img, f, b in rows["digits"]]}) \
-        if rows.get("digits") else {}
+    return st
+
+
+def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st: _Stack, pieces: dict
+            ) -> dict[object, BoxRead]:
+    """Each box's reading from its rows' words, then the re-checks (see :func:`read_boxes`)."""
+    out: dict[object, BoxRead] = {r.key: BoxRead("", 0.0, []) for r in requests}
+    rows, cell_parts, kana_lines = st.rows, st.cell_parts, st.kana_lines
+    second = {key[1]: segs for key, segs in pieces.items() if isinstance(key, _Aux) and key[0] == "jpn"}
+    third = {key[1]: segs for key, segs in pieces.items() if isinstance(key, _Aux) and key[0] == "vote"}
     kinds = {r.key: r.kind for r in requests}
     ems = {r.key: r.em for r in requests}
     for key, segs in pieces.items():
@@ -846,37 +881,56 @@ def _fits(text: str, n_cells: int, valid: Callable[[str], bool] | None) -> bool:
     return len(digits) == n_cells and (valid is None or valid(digits))
 
 
-def _read_rows(engine: OcrEngine, rows: dict) -> dict[object, list[tuple[int, BBox, list[Word]]]]:
-    """Stack the rows of each kind into one image, OCR it once, and hand the words back per row."""
-    pieces: dict[object, list[tuple[int, BBox, list[Word]]]] = {}
-    for kind, items in rows.items():
-        scaled = []
-        for key, li, img, f, box in items:
-            fx, fy = f if isinstance(f, tuple) else (f, f)
-            if abs(fx - 1) > 0.05 or abs(fy - 1) > 0.05:
-                img = cv2.resize(img, None, fx=fx, fy=fy, interpolation=cv2.INTER_CUBIC if fy > 1 else cv2.INTER_AREA)
-            scaled.append((key, li, img, (fx, fy), box))
-        width = max(img.shape[1] for _, _, img, _, _ in scaled) + 2 * LEFT_PAD_PX
-        height = sum(img.shape[0] + ROW_GAP_PX for _, _, img, _, _ in scaled) + ROW_GAP_PX
-        canvas = np.full((height, width), 255, np.uint8)
-        bands = []
-        y = ROW_GAP_PX
-        for key, li, img, f, box in scaled:
-            canvas[y:y + img.shape[0], LEFT_PAD_PX:LEFT_PAD_PX + img.shape[1]] = img
-            bands.append((y, y + img.shape[0], key, li, box, f, []))
-            y += img.shape[0] + ROW_GAP_PX
-        if DEBUG_DIR:
-            cv2.imwrite(f"{DEBUG_DIR}/stack_{kind}_{id(canvas)}.png", canvas)
-        mode = {"digits": "digits", "digits_jpn": "digits_jpn", "kana": "kana", "text": "text_line"}.get(kind, "sparse")  # psm 6 drops short rows
-        for w in engine.read_words(canvas, mode=mode):
-            cy = w.bbox.cy
-            for y0, y1, key, li, box, (fx, fy), got in bands:
-                if y0 - ROW_GAP_PX / 2 <= cy < y1 + ROW_GAP_PX / 2:
-                    b = w.bbox
-                    got.append(Word(w.text, w.confidence, BBox(
-                        box.x0 + (b.x0 - LEFT_PAD_PX) / fx, box.y0 + (b.y0 - y0) / fy,
-                        box.x0 + (b.x1 - LEFT_PAD_PX) / fx, box.y0 + (b.y1 - y0) / fy)))
-                    break
+MODES = {"digits": "digits", "digits_vote": "digits", "digits_jpn": "digits_jpn", "kana": "kana", "text": "text_line"}
+# any other kind (text segments, kana stretched) is read as sparse text: psm 6 drops short rows
+
+
+def _read_rows(engine: OcrEngine, rows: Rows) -> dict[object, list[tuple[int, BBox, list[Word]]]]:
+    """Stack the rows of each kind into one image, OCR it, and hand the words back per row."""
+    return _read_stacks(engine, [rows])[0]
+
+
+def _canvas(items: list) -> tuple[np.ndarray, list]:
+    """The rows of one kind scaled and stacked into one image, and each row's band in it."""
+    scaled = []
+    for key, li, img, f, box in items:
+        fx, fy = f if isinstance(f, tuple) else (f, f)
+        if abs(fx - 1) > 0.05 or abs(fy - 1) > 0.05:
+            img = cv2.resize(img, None, fx=fx, fy=fy, interpolation=cv2.INTER_CUBIC if fy > 1 else cv2.INTER_AREA)
+        scaled.append((key, li, img, (fx, fy), box))
+    width = max(img.shape[1] for _, _, img, _, _ in scaled) + 2 * LEFT_PAD_PX
+    height = sum(img.shape[0] + ROW_GAP_PX for _, _, img, _, _ in scaled) + ROW_GAP_PX
+    canvas = np.full((height, width), 255, np.uint8)
+    bands = []
+    y = ROW_GAP_PX
+    for key, li, img, f, box in scaled:
+        canvas[y:y + img.shape[0], LEFT_PAD_PX:LEFT_PAD_PX + img.shape[1]] = img
+        bands.append((y, y + img.shape[0], key, li, box, f, []))
+        y += img.shape[0] + ROW_GAP_PX
+    if DEBUG_DIR:
+        cv2.imwrite(f"{DEBUG_DIR}/stack_{id(canvas)}.png", canvas)
+    return canvas, bands
+
+
+def _read_stacks(engine: OcrEngine, stacks: list[Rows]) -> list[dict[object, list[tuple[int, BBox, list[Word]]]]]:
+    """:func:`_read_rows` of several forms' rows: one image per form and kind, and one OCR call per mode for
+    all the images (each image is still read on its own)."""
+    canvases = [(i, MODES.get(kind, "sparse"), *_canvas(items)) for i, rows in enumerate(stacks)
+                for kind, items in rows.items() if items]
+    for mode in dict.fromkeys(m for _, m, _, _ in canvases):
+        group = [(canvas, bands) for _, m, canvas, bands in canvases if m == mode]
+        for (canvas, bands), words in zip(group, engine.read_words_batch([c for c, _ in group], mode=mode)):
+            for w in words:
+                cy = w.bbox.cy
+                for y0, y1, key, li, box, (fx, fy), got in bands:
+                    if y0 - ROW_GAP_PX / 2 <= cy < y1 + ROW_GAP_PX / 2:
+                        b = w.bbox
+                        got.append(Word(w.text, w.confidence, BBox(
+                            box.x0 + (b.x0 - LEFT_PAD_PX) / fx, box.y0 + (b.y0 - y0) / fy,
+                            box.x0 + (b.x1 - LEFT_PAD_PX) / fx, box.y0 + (b.y1 - y0) / fy)))
+                        break
+    pieces: list[dict] = [{} for _ in stacks]
+    for i, _, _, bands in canvases:
         for y0, y1, key, li, box, f, got in bands:
-            pieces.setdefault(key, []).append((li, box, got))
+            pieces[i].setdefault(key, []).append((li, box, got))
     return pieces

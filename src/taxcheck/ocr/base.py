@@ -23,6 +23,10 @@ class OcrEngine(ABC):
         """Words with boxes and confidences 0..1. ``mode``: "page" (sparse form text), "line"
         (one line of text), "digits" (one line of digits and separators)."""
 
+    def read_words_batch(self, images: list[np.ndarray], *, mode: str) -> list[list[Word]]:
+        """:meth:`read_words` of each image, in order; engines that can read many in one go override it."""
+        return [self.read_words(image, mode=mode) for image in images]
+
     @abstractmethod
     def orientation(self, image: np.ndarray) -> int | None:
         """Degrees clockwise the page must be turned to be upright (0/90/180/270), None if unsure."""

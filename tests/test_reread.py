@@ -350,12 +350,27 @@ def test_a_page_scanned_light_is_found():
 
 
 def test_a_page_with_dark_print_is_read_as_it_is():
-    from taxcheck.extract.prepare import ReadSettings, ocr_input
+    from taxcheck.extract.prepare import ReadSettings, page_images
     from taxcheck.ocr.preprocess import remove_rules
 
     page = np.full((300, 330), 255, np.uint8)
     page[30:120] = _scan_line("給与支払報告書", GOTHIC, 30)[:, :330]
-    assert (ocr_input(page, ReadSettings()) == remove_rules(page)).all()
+    src, clean = page_images(page, ReadSettings())
+    assert (src == remove_rules(page)).all() and (clean == src).all()
+
+
+def test_page_pass_reads_red_print_the_clean_page_drops_it():
+    # red/orange drop-out ink: dark in the darkest channel the page pass reads, paper in the clean page the
+    # boxes are cut from; black print stays in both
+    from taxcheck.extract.prepare import ReadSettings, page_images
+
+    line = _scan_line("給与支払報告書", GOTHIC, 30)[:, :330]
+    page = np.full((200, 330, 3), 255, np.uint8)
+    page[10:100][line < 128] = (0, 0, 0)
+    page[100:190][line < 128] = (230, 60, 40)
+    src, clean = page_images(page, ReadSettings())
+    assert (src[10:100] < 128).any() and (clean[10:100] < 128).any()
+    assert (src[100:190] < 128).any() and not (clean[100:190] < 128).any()
 
 
 def test_touching_zeros_that_make_a_long_run_are_print_not_a_rule():

@@ -233,6 +233,23 @@ def test_a_kana_one_off_its_names_only_near_reading_takes_it(kana, name, want):
     assert nearest_kana(kana, name) == want
 
 
+@pytest.mark.parametrize(("kana", "name", "want"), [
+    ("キムラ テデテキ", "木村 秀樹", "キムラ ヒデキ"),  # garbled: two off its only near reading
+    ("カトウ ロンシ", "加藤 浩", "カトウ ヒロシ"),  # ﾋ lost, ﾛ read ロン
+    ("ャマカ ナオコ", "山口 直子", "ヤマグチ ナオコ"),
+    ("ヤマダ タスコ", "山田 和子", "ヤマダ カズコ"),  # one off カズコ, two off ワコ: the nearest
+    ("ヤマダ ハルコ", "山田 陽子", "ヤマダ ヨウコ"),  # the price: unsure, an unknown reading two off bends too
+    ("イシイ レン", "石井 運", "イシイ レン"),  # two kana: never bent
+    ("イシイ イチコ", "石井 幸子", "イシイ サチコ"),  # one off サチコ, two off ユキコ: the nearest
+    ("イシイ ユチコ", "石井 幸子", "イシイ ユチコ"),  # one off both ユキコ and サチコ: as read
+    ("キムラ タタタタタ", "木村 秀樹", "キムラ タタタタタ"),  # further off: as read
+])
+def test_an_unsure_kana_two_off_its_names_only_near_reading_takes_it(kana, name, want):
+    from taxcheck.normalize.readings import UNSURE_KANA_EDITS
+
+    assert nearest_kana(kana, name, UNSURE_KANA_EDITS) == want
+
+
 def test_kana_agreement_with_the_name():
     assert agreement("フクダ ヒロシ", "福田 浩") == (1.0, 1.0)
     assert agreement("フクダ アヤ", "福田 彩") == (1.0, 1.0)  # 彩: サイ, アヤ, イロドリ, …

@@ -26,7 +26,16 @@ from taxcheck.layout.locate import PT_MM, LocatedForm
 from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import fold, normalize
-from taxcheck.normalize.readings import agrees, name_spelled_by, nearest_kana, reconcile_kana, split_name
+from taxcheck.normalize.readings import (
+    MAX_KANA_EDITS,
+    UNSURE_KANA,
+    UNSURE_KANA_EDITS,
+    agrees,
+    name_spelled_by,
+    nearest_kana,
+    reconcile_kana,
+    split_name,
+)
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.records import BBox, FieldValue, TextSource, Word
 from taxcheck.rules.checkdigits import is_valid_payer_number
@@ -305,7 +314,8 @@ def read_fields(ctx: FieldContext, tax_year: int | None) -> dict[str, FieldValue
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
     kana; a name whose reading is not the kana is read again in other ways, and a reading that is the kana
-    is taken; then the kana's voicing marks come from the name, and a kana one off its name's reading takes
+    is taken; then the kana's voicing marks come from the name, and a kana one off its name's reading (two if
+    the kana was read unsure) takes
     it (keeping its own confidence: the kana was misread, or the name). A pair that agrees is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
@@ -320,7 +330,7 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     spaced = spaced or split_name(name.value, kana.value)
     value = reconcile_kana(kana.value, spaced)
     conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) else None
-    if conf is None:  # a kana one off the name's reading takes it, as unsure as it was read
-        value = nearest_kana(value, spaced)
+    if conf is None:  # a kana one off the name's reading (two if read unsure) takes it, as unsure as it was read
+        value = nearest_kana(value, spaced, UNSURE_KANA_EDITS if kana.confidence < UNSURE_KANA else MAX_KANA_EDITS)
     out["recipient_name"] = replace(name, value=spaced, confidence=conf or name.confidence)
     out["recipient_kana"] = replace(kana, value=value, confidence=conf or kana.confidence)

@@ -19,7 +19,12 @@ from functools import lru_cache
 import jaconv
 from rapidfuzz.distance import Levenshtein
 
-MAX_KANA_EDITS = 1  # nearest_kana: a part this many kana off its name's only near reading is that reading
+MAX_KANA_EDITS = 1  # nearest_kana: a part this many kana off its name's only near reading is that reading…
+UNSURE_KANA_EDITS = 2  # …or this many, when the フリガナ was read unsure (see UNSURE_KANA)
+# A フリガナ read below this confidence is unsure. On the scans of two training seeds (66 kana misread), kana
+# read right but spelling no reading of the name (ハルト of 陽翔, a misread 壮 for アオイ) scored 0.53–0.93, and
+# 21 garbled ones below it were two kana off their name's only near reading (ロンシ for ヒロシ of 浩).
+UNSURE_KANA = 0.5
 MIN_NEAR_KANA = 3  # …in parts of at least this many kana: one off in two (レン, ウン of a misread 運) is half
 MAX_NAME_LENGTH = 8  # a person's name without its space; longer is no single person's name
 # Marks glued to either end of a name (a ruling read as |, a corner as 」): no Japanese name has them.
@@ -112,18 +117,21 @@ def reconcile_kana(kana: str, name: str) -> str:
     return " ".join(_match(p, n) or p for p, n in pairs)
 
 
-def nearest_kana(kana: str, name: str) -> str:
-    """``kana`` with each part that spells no reading of its name part replaced by the one reading a single
-    kana away from it (one kana lost, added inside or misread: イトクウ → イトウ), marks and size aside.
-    A part two or more kana off, as near two readings, or of two kana, stays as read: a real name may
-    have a reading the dictionary lacks, and a misread name (蓮 read 運) must not bend a kana read right."""
+def nearest_kana(kana: str, name: str, edits: int = MAX_KANA_EDITS) -> str:
+    """``kana`` with each part that spells no reading of its name part replaced by the one reading nearest to
+    it, at most ``edits`` kana away (a kana lost, added inside or misread: イトクウ → イトウ), marks and size
+    aside. A part further off, as near two readings, or of two kana, stays as read: a real name may have a
+    reading the dictionary lacks, and a misread name (蓮 read 運) must not bend a kana read right. Two
+    edits only for a kana read unsure (:data:`UNSURE_KANA_EDITS`): ハルコ printed for 陽子 is two off ヨウコ."""
     pairs = _pairs(kana, name)
     if not pairs:
         return kana
     out = []
     for part, name_part in pairs:
         matched = _match(part, name_part)
-        near = [r for r in readings(name_part) if Levenshtein.distance(_loose(part), _loose(r)) <= MAX_KANA_EDITS]
+        off = {r: Levenshtein.distance(_loose(part), _loose(r)) for r in readings(name_part)}
+        nearest = min(off.values(), default=edits + 1)
+        near = [r for r, d in off.items() if d == nearest <= edits]
         fits = near[0] if len(near) == 1 and min(len(part), len(near[0])) >= MIN_NEAR_KANA else None
         out.append(matched or fits or part)
     return " ".join(out)

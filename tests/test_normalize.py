@@ -129,6 +129,10 @@ def test_stray_marks_at_the_ends_of_a_name_or_address_are_dropped():
     ("日本橋i-5-1", "日本橋1-5-1"),
     ("光が丘1丁目5番2 2号", "光が丘1丁目5番22号"),
     ("旭町7 丁目23番13号", "旭町7丁目23番13号"),
+    ("東大泉7丁月15番1号", "東大泉7丁目15番1号"),  # 目 read 月
+    ("田柄1目14番25号", "田柄1丁目14番25号"),  # 丁 lost
+    ("関町北5丁目9番1O号", "関町北5丁目9番10号"),  # a zero read as the letter O
+    ("豊玉南6丁目19番18号 サンハイツ3O1", "豊玉南6丁目19番18号 サンハイツ301"),
 ])
 def test_address_repairs_settled_by_address_grammar(raw, want):
     assert normalize_address(raw).value == want
@@ -140,9 +144,22 @@ def test_address_repairs_settled_by_address_grammar(raw, want):
     "東京都練馬区旭町4丁目2番13号 パークハウス402",
     "東京都千代田区一番町12 Villa 3",
     "Hill 12-3",
+    "東京都港区六本木6-10-1 TOKYO2020ビル",  # an O before a digit is a letter
+    "東京都練馬区中村1目",  # a 目 ending a place name
 ])
 def test_address_repairs_leave_good_addresses_alone(kept):
     assert normalize_address(kept).value == kept
+
+
+@pytest.mark.parametrize(("raw", "want"), [
+    ("前職分 支払金額4.039.705円 社会保険料593.604円", "前職分 支払金額4,039,705円 社会保険料593,604円"),
+    ("住宅借入金等特別控除可能額22.233円", "住宅借入金等特別控除可能額22,233円"),
+    ("源泉徴収税額7,666円", "源泉徴収税額7,666円"),
+    ("控除額12.5円", "控除額12.5円"),  # no group of three: not a yen amount's comma
+    ("利率0.700円", "利率0.700円"),  # a leading 0 makes no thousands
+])
+def test_yen_amounts_in_running_text_get_their_commas_back(raw, want):
+    assert normalize("text", raw).value == want
 
 
 def test_names_are_not_repaired_as_addresses():

@@ -42,7 +42,14 @@ _ADDRESS_REPAIRS = [
     (re.compile(r"(?<=[0-9目番])[!|](?=[0-9番号])|(?<=[目番])[!|]"), "1"),
     # no space inside a block number (番1 1号, 5 丁目): gaps between narrow digits read as spaces
     (re.compile(r"(?<=[0-9]) (?=[0-9]*(?:丁目|番|号))"), ""),
+    # 丁目 with its 目 read as 月 or 日, or its 丁 lost (4目27番): a number is followed by 丁目, never 丁月 or 目
+    (re.compile(r"(?<=[0-9])丁[月日]"), "丁目"),
+    (re.compile(r"(?<=[0-9])目(?=[0-9])"), "丁目"),
+    # the letter O after a digit is a zero (9番1O号, サンハイツ3O1): a zero's slash lost to a fax
+    (re.compile(r"(?<=[0-9])[Oo]"), "0"),
 ]
+# A yen amount in running text (摘要: 支払金額545,120円) with its commas read as dots: yen have no decimals.
+_YEN_DOTS = re.compile(r"(?<![0-9.,])[1-9][0-9]{0,2}(?:[.,][0-9]{3})+(?=円)")
 # Marks that mean "ticked" in a check box.
 _TICKS = set("○〇◯●◎✓✔レ*＊※xX×vV1")
 
@@ -62,16 +69,17 @@ def fold(text: str) -> str:
 
 def normalize_text(raw: str) -> Normalized:
     """Names, addresses, remarks: NFKC, folded spaces (a space is kept only where the form shows a
-    gap: 氏 and 名, a building name), ``-`` between digits (番地) whatever dash OCR read, and stray
-    marks at either end dropped."""
+    gap: 氏 and 名, a building name), ``-`` between digits (番地) whatever dash OCR read, stray
+    marks at either end dropped, and a yen amount's commas read as dots mended (545.120円)."""
     s = _DIGIT_DASH.sub("-", fold(raw))
     s = _TAIL_JUNK.sub("", _LEAD_JUNK.sub("", s))
+    s = _YEN_DOTS.sub(lambda m: m.group(0).replace(".", ","), s)
     return Normalized(s, True)
 
 
 def normalize_address(raw: str) -> Normalized:
     """An address: as :func:`normalize_text`, then the OCR confusions its grammar settles (第ニ → 第二,
-    ピル → ビル, 1-16 read as !-16, a space inside a block number) and its place name mended against Japan
+    ピル → ビル, 1-16 read as !-16, a space inside a block number, 丁月 → 丁目, 1O号 → 10号) and its place name mended against Japan
     Post's list (:mod:`taxcheck.normalize.places`). A place not on the list does not fit the format."""
     s = normalize_text(raw).value
     if not s:

@@ -448,3 +448,22 @@ def test_forms_read_together_as_alone():
            [{k: (r.text, r.confidence) for k, r in got.items()} for got in alone]
     assert together[0]["amount"].text.replace(",", "") == "3074601"
     assert normalize("kana", together[1]["kana"].text).value == "ナカムラ ショウタ"
+
+
+@pytest.mark.parametrize(("fixture", "em", "read", "printed"), [
+    # a fax blurred the 6 and the slashed 0 of 605 into one run; Tesseract's word box also held a piece of ス
+    ("room_zero_touching_six_fax.png", 26.3, "665", "605"),
+    # Tesseract's box of 107 began at the 0: the 1 lies outside it
+    ("room_zero_glyph_cut_off_dropout.png", 36.3, "167", "107"),
+])
+def test_a_room_numbers_zero_read_as_six_is_found_by_its_shape(fixture, em, read, printed):
+    # word crops (the word's box and a quarter em around it) from generated scans of addresses
+    from taxcheck.extract.reread import ZERO_PAD_EM
+
+    grey = np.asarray(Image.open(DATA / fixture).convert("L"))
+    pad = ZERO_PAD_EM * em
+    word = Word(read, 0.8, BBox(pad, pad, grey.shape[1] - pad, grey.shape[0] - pad))
+    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", em)
+    out = {"a": BoxRead(f"サンハイツ{read}", 0.8, [word])}
+    _recheck_text_zeros(grey, out, [req])
+    assert out["a"].text == f"サンハイツ{printed}" and out["a"].confidence < 0.8

@@ -253,3 +253,12 @@ def test_prior_job_not_noted_is_a_warning_for_mid_year_hires():
     assert "prior_job_not_noted" not in codes(make_form(noted))
     # no 年末調整 here (退職 or 乙欄): nothing to note
     assert "prior_job_not_noted" not in codes(make_form({**f, "retire_date": "2024-11-30"}))
+
+
+def test_a_date_field_is_a_date_only_when_a_calendar_has_it():
+    from datetime import date
+
+    form = make_form({"hire_date": "2024-04-01", "retire_date": "2024-02-30", "birth_date": ""})
+    assert form.date("hire_date") == date(2024, 4, 1)
+    assert form.date("retire_date") is None  # printed, but no calendar has it: the checks report it
+    assert form.date("birth_date") is None and form.date("no_such_box") is None

@@ -9,6 +9,7 @@ page has been turned upright.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 import numpy as np
@@ -118,6 +119,14 @@ class Form:
         v = self.value(name)
         try:
             return int(v) if v is not None else None
+        except ValueError:
+            return None
+
+    def date(self, name: str) -> date | None:
+        """Date of a date field (ISO), or None when blank or no calendar's date (a printed 2月30日)."""
+        v = self.value(name)
+        try:
+            return date.fromisoformat(v) if v else None
         except ValueError:
             return None
 

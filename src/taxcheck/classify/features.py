@@ -17,7 +17,6 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -201,7 +200,7 @@ def _shape_features(form: Form) -> dict[str, float]:
     tax = _num(form, "withholding_tax")
     life = _num(form, "life_insurance_deduction")
     quake = _num(form, "earthquake_insurance_deduction")
-    hire = _iso_date(form.value("hire_date"))
+    hire = form.date("hire_date")
     # a mid-year hire paid like a full year suggests a 前職 included but not noted in 摘要
     months = 12 - hire.month + 1 if hire is not None and hire.year == form.tax_year else 12
     name = form.value("recipient_name") or ""
@@ -240,13 +239,6 @@ def _shape_features(form: Form) -> dict[str, float]:
         "hire_month": float(hire.month) if hire is not None else math.nan,
         "pay_annualised_log": math.log10(pay * 12 / months + 1) if not math.isnan(pay) and pay >= 0 else math.nan,
     }
-
-
-def _iso_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _oddity_features(form: Form) -> dict[str, float]:

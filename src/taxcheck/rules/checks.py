@@ -156,13 +156,6 @@ def _year(form: Form) -> int | None:
     return y if y in statutory.available_years() else None
 
 
-def _iso(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 # ---------------------------------------------------------------------------------------------- amounts
 
 
@@ -390,7 +383,7 @@ def _date_field(form: Form, col: str) -> tuple[date | None, bool]:
     fv = form.fields.get(col)
     if fv is None:
         return None, False
-    d = _iso(fv.value)
+    d = form.date(col)
     printed = bool((fv.value or "").strip() or (fv.raw or "").strip())
     return d, printed and d is None
 
@@ -472,7 +465,7 @@ def check_dependants(form: Form) -> list[Finding]:
 def check_prior_job(form: Form) -> list[Finding]:
     """A mid-year hire whose 年末調整 was done here, with nothing in 摘要 about a 前職 (a warning: a first job
     is legal, but the 前職分 left out of 摘要 is one of the commonest corrections)."""
-    hire = _iso(form.value("hire_date"))
+    hire = form.date("hire_date")
     remarks = form.value("remarks") or ""
     if hire is None or hire.year != form.tax_year or not is_full_year(form) or hire.month == 1:
         return []
@@ -578,11 +571,11 @@ def check_batch(forms: list[Form]) -> dict[str, list[Finding]]:
         if len(payers) < 2:
             continue
         for f in group:
-            hire = _iso(f.value("hire_date"))
+            hire = f.date("hire_date")
             remarks = f.value("remarks") or ""
             if hire is None or any(w in remarks for w in PRIOR_JOB_WORDS):
                 continue
-            left = [g for g in group if payer_key(g) != payer_key(f) and (_iso(g.value("retire_date")) or date.max) <= hire]
+            left = [g for g in group if payer_key(g) != payer_key(f) and (g.date("retire_date") or date.max) <= hire]
             if left:
                 result[f.key].append(
                     _finding("prior_job_not_noted", "remarks", None, "前職分の記載",

@@ -292,8 +292,7 @@ def read_fields(ctx: FieldContext, tax_year: int | None) -> dict[str, FieldValue
     """Every field of the form's layout version, keyed by results.csv column."""
     specs = salary_fields()
     out: dict[str, FieldValue] = {}
-    if ctx.engine is not None and not ctx.prefetched:
-        prefetch([(ctx, tax_year)])
+    prefetch([(ctx, tax_year)])  # nothing to do on a text layer, or when the page's forms were read together
     for name, fb in ctx.form.version.fields.items():
         spec = specs.get(name)
         if spec is None or not spec.applies_to(tax_year):
@@ -314,9 +313,9 @@ def read_fields(ctx: FieldContext, tax_year: int | None) -> dict[str, FieldValue
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
     kana; a name whose reading is not the kana is read again in other ways, and a reading that is the kana
-    is taken; then the kana's voicing marks come from the name, and a kana one off its name's reading (two if
-    the kana was read unsure) takes
-    it (keeping its own confidence: the kana was misread, or the name). A pair that agrees is trusted.
+    is taken; then the kana's voicing marks come from the name, and a kana one off its name's reading (two off,
+    if the kana was read unsure) takes it (keeping its own confidence: the kana was misread, or the name). A
+    pair that agrees is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
     if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:

@@ -26,16 +26,7 @@ from taxcheck.layout.locate import PT_MM, LocatedForm
 from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import fold, normalize
-from taxcheck.normalize.readings import (
-    MAX_KANA_EDITS,
-    UNSURE_KANA,
-    UNSURE_KANA_EDITS,
-    agrees,
-    name_spelled_by,
-    nearest_kana,
-    reconcile_kana,
-    split_name,
-)
+from taxcheck.normalize.readings import agrees, name_spelled_by, nearest_kana, reconcile_kana, split_name
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.records import BBox, FieldValue, TextSource, Word
 from taxcheck.rules.checkdigits import is_valid_payer_number
@@ -330,6 +321,6 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     value = reconcile_kana(kana.value, spaced)
     conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) else None
     if conf is None:  # a kana one off the name's reading (two if read unsure) takes it, as unsure as it was read
-        value = nearest_kana(value, spaced, UNSURE_KANA_EDITS if kana.confidence < UNSURE_KANA else MAX_KANA_EDITS)
+        value = nearest_kana(value, spaced, kana.confidence)
     out["recipient_name"] = replace(name, value=spaced, confidence=conf or name.confidence)
     out["recipient_kana"] = replace(kana, value=value, confidence=conf or kana.confidence)

@@ -19,7 +19,7 @@ from taxcheck.layout.lines import Line, group_lines
 from taxcheck.layout.locate import LocatedForm, locate_forms
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine
-from taxcheck.ocr.preprocess import dropout_red, remove_rules, stretch_light_page
+from taxcheck.ocr.preprocess import clean_for_ocr, dropout_red, remove_rules, stretch_light_page
 from taxcheck.records import BBox, Page, Word
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int |
         lines = group_lines(page.words)
         forms = locate_forms(lines, layout, page.dpi, year_hint)
         if forms:
-            return PreparedPage(page, remove_rules(dropout_red(page.image)), lines, forms)
+            return PreparedPage(page, clean_for_ocr(page.image), lines, forms)
         log.info("page %d: text layer holds no form title; OCR instead", page.page_no)
     tried: list[int] = []
     best = _attempt(page, page.image, 0, engine, layout, year_hint, settings)

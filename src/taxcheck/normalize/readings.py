@@ -117,15 +117,17 @@ def reconcile_kana(kana: str, name: str) -> str:
     return " ".join(_match(p, n) or p for p, n in pairs)
 
 
-def nearest_kana(kana: str, name: str, edits: int = MAX_KANA_EDITS) -> str:
+def nearest_kana(kana: str, name: str, confidence: float = 1.0) -> str:
     """``kana`` with each part that spells no reading of its name part replaced by the one reading nearest to
-    it, at most ``edits`` kana away (a kana lost, added inside or misread: イトクウ → イトウ), marks and size
-    aside. A part further off, as near two readings, or of two kana, stays as read: a real name may have a
-    reading the dictionary lacks, and a misread name (蓮 read 運) must not bend a kana read right. Two
-    edits only for a kana read unsure (:data:`UNSURE_KANA_EDITS`): ハルコ printed for 陽子 is two off ヨウコ."""
+    it, at most one kana away (a kana lost, added inside or misread: イトクウ → イトウ), marks and size aside,
+    or two when the kana was read unsure (``confidence`` below :data:`UNSURE_KANA`; only then: ハルコ printed
+    for 陽子 is two off ヨウコ). A part further off, as near two readings, or of two kana, stays as read: a
+    real name may have a reading the dictionary lacks, and a misread name (蓮 read 運) must not bend a kana
+    read right."""
     pairs = _pairs(kana, name)
     if not pairs:
         return kana
+    edits = UNSURE_KANA_EDITS if confidence < UNSURE_KANA else MAX_KANA_EDITS
     out = []
     for part, name_part in pairs:
         matched = _match(part, name_part)

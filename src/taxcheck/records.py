@@ -90,6 +90,9 @@ class FieldValue:
     # (normalize/payers.py); None when the value is the form's own reading.
     as_read: str | None = None
     as_read_confidence: float | None = None
+    # A text box re-read on its own: what the full-page pass read there, normalised alike (None when there was
+    # no page pass: a text layer, or a box not re-read). Two readings that differ are a sign of a misread.
+    page_read: str | None = None
 
     @property
     def blank(self) -> bool:
@@ -195,6 +198,7 @@ def form_to_dict(form: Form) -> dict[str, Any]:
                 "bbox": fv.bbox.to_list() if fv.bbox else None,
                 "source": fv.source,
                 **({"as_read": fv.as_read, "as_read_confidence": fv.as_read_confidence} if fv.as_read is not None else {}),
+                **({"page_read": fv.page_read} if fv.page_read is not None else {}),
             }
             for name, fv in form.fields.items()
         },
@@ -215,7 +219,7 @@ def form_from_dict(d: dict[str, Any]) -> Form:
         bbox=box(d.get("bbox")),
         fields={
             name: FieldValue(name, f["raw"], f["value"], float(f["confidence"]), box(f.get("bbox")), f.get("source", "ocr"),
-                             f.get("as_read"), f.get("as_read_confidence"))
+                             f.get("as_read"), f.get("as_read_confidence"), f.get("page_read"))
             for name, f in d["fields"].items()
         },
     )

@@ -31,8 +31,9 @@ from taxcheck.store.schema import (
 )
 
 IN_CLAUSE_MAX = 5000  # bound parameters per IN list (SQLite allows 32766)
-FIELD_KEYS = ("raw", "value", "confidence", "bbox", "source", "as_read", "as_read_confidence")
-SETTLED_KEYS = ("as_read", "as_read_confidence")  # set only on a value its payer's other forms settled
+FIELD_KEYS = ("raw", "value", "confidence", "bbox", "source", "as_read", "as_read_confidence", "page_read")
+# Keys a field carries only when set: on a value its payer's other forms settled, on a text box the page pass read
+OPTIONAL_KEYS = ("as_read", "as_read_confidence", "page_read")
 FINDING_KEYS = ("code", "column", "box", "read", "expected", "message", "severity", "always_error", "residual")
 
 
@@ -204,7 +205,7 @@ def _form_rows(conn: Connection, where) -> list[dict]:
         for r in conn.execute(select(field_values).where(field_values.c.form_id.in_(chunk)).order_by(field_values.c.id)):
             m = r._mapping
             rows[m["form_id"]]["fields"][m["name"]] = {
-                k: m[k] for k in FIELD_KEYS if m[k] is not None or k not in SETTLED_KEYS}
+                k: m[k] for k in FIELD_KEYS if m[k] is not None or k not in OPTIONAL_KEYS}
         for r in conn.execute(select(findings).where(findings.c.form_id.in_(chunk)).order_by(findings.c.id)):
             m = r._mapping
             rows[m["form_id"]]["findings"].append({k: m[k] for k in FINDING_KEYS})

@@ -90,6 +90,7 @@ field_values = Table(
     Column("source", String(16)),
     Column("as_read", Text),  # the form's own reading when its payer's other forms settled the value
     Column("as_read_confidence", Float),
+    Column("page_read", Text),  # the full-page pass's reading of a text box re-read on its own
     UniqueConstraint("form_id", "name", name="uq_field_values_form_name"),
 )
 

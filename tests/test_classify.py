@@ -71,6 +71,19 @@ def test_features_have_a_fixed_shape():
     assert X.loc[low.key, "conf_min"] == pytest.approx(min(v.confidence for v in low.fields.values() if not v.blank))
 
 
+def test_a_box_the_page_pass_read_otherwise_shows_in_the_features():
+    same, differs, unread = (make_form({"recipient_name": "金子 隆", "payer_name": "村上商店"}, key=k) for k in (1, 2, 3))
+    same.fields["recipient_name"].page_read = "金子隆"  # spacing aside, the same
+    differs.fields["recipient_name"].page_read = "金子 降"
+    for form in (same, differs):
+        form.fields["payer_name"].page_read = "村上商店"
+    X = batch_features([same, differs, unread], {})
+    assert X.loc[same.key, "page_alike_recipient_name"] == 1.0 and X.loc[same.key, "n_page_differs"] == 0
+    assert X.loc[differs.key, "page_alike_recipient_name"] == pytest.approx(2 / 3)  # one of three characters
+    assert X.loc[differs.key, "n_page_differs"] == 1
+    assert math.isnan(X.loc[unread.key, "page_alike_recipient_name"]) and math.isnan(X.loc[unread.key, "n_page_differs"])
+
+
 def test_fit_predict_contract():
     forms, truth = labelled_set(240, seed=5)
     X = batch_features(forms, check_batch(forms))

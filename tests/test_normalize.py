@@ -19,6 +19,7 @@ from taxcheck.normalize import (
     normalize_text,
     parse_date,
 )
+from taxcheck.normalize.places import is_sound_address, with_building_space
 from taxcheck.normalize.readings import agreement, name_spelled_by, nearest_kana, reconcile_kana, split_name
 
 
@@ -133,6 +134,8 @@ def test_stray_marks_at_the_ends_of_a_name_or_address_are_dropped():
     ("田柄1目14番25号", "田柄1丁目14番25号"),  # 丁 lost
     ("関町北5丁目9番1O号", "関町北5丁目9番10号"),  # a zero read as the letter O
     ("豊玉南6丁目19番18号 サンハイツ3O1", "豊玉南6丁目19番18号 サンハイツ301"),
+    ("芝浦2-28-6 -第一ビル7階", "芝浦2-28-6 第一ビル7階"),  # a speck before the building
+    ("丸の内4-9-16 センタービル7?階", "丸の内4-9-16 センタービル7階"),  # a mark inside the floor
 ])
 def test_address_repairs_settled_by_address_grammar(raw, want):
     assert normalize_address(raw).value == want
@@ -211,6 +214,28 @@ def test_place_names_one_character_off_a_listed_place_are_mended(raw, want):
 ])
 def test_listed_and_unreadable_places_are_left_as_written(kept):
     assert normalize_address(kept).value == kept
+
+
+@pytest.mark.parametrize("read, want", [
+    ("東京 都練馬 区旭町7丁目29番 11号パークハウス505", "東京都練馬区旭町7丁目29番11号 パークハウス505"),
+    ("東京都新宿区 西新宿1-12-6 ビジネスビル7階", "東京都新宿区西新宿1-12-6 ビジネスビル7階"),
+    ("埼玉 県 和光 市 本 町2-7-14", "埼玉県和光市本町2-7-14"),
+])
+def test_a_page_pass_address_loses_its_stray_spaces_and_keeps_the_buildings(read, want):
+    assert with_building_space(read) == want
+
+
+@pytest.mark.parametrize("address, sound", [
+    ("東京都練馬区旭町7丁目29番11号 パークハウス505", True),
+    ("東京都新宿区西新宿1-12-6 ビジネスビル7階", True),
+    ("東京都練馬区東大泉7丁目15番11号", True),
+    ("東京都練馬区加町7丁目29番11号 パークハウス505", False),  # no such town
+    ("東京都新宿区西新宿--12-6 ビジネスビル7階", False),  # a digit lost
+    ("東京都新宿区西新宿1-12-6 ビジネスビル7?階", False),  # a stray mark
+    ("東京都港区芝浦2-2っ==筐一ビル7階", False),
+])
+def test_a_sound_address_has_a_listed_place_a_block_number_and_a_clean_building(address, sound):
+    assert is_sound_address(address) == sound
 
 
 def test_a_place_near_two_listed_names_or_none_is_not_guessed_and_not_ok():

@@ -86,7 +86,10 @@ def test_settling_again_starts_from_the_forms_own_readings():
 def test_a_settled_value_survives_the_jsonl_and_the_store(tmp_path):
     from taxcheck.store import begin_run, forms_for_run, open_store, save_document
 
-    settled = settle_payers(_forms([ADDRESS, "東京都新宿区西新宿5-25-1l 第一ビル6階", ADDRESS]))
+    forms = _forms([ADDRESS, "東京都新宿区西新宿5-25-1l 第一ビル6階", ADDRESS])
+    forms[1].fields["payer_address"].page_read = "東京都新宿区西新宿5-25-11 第一ビル6階"
+    settled = settle_payers(forms)
+    assert settled[1].fields["payer_address"].page_read == "東京都新宿区西新宿5-25-11 第一ビル6階"
     assert form_from_dict(form_to_dict(settled[1])) == settled[1]
     assert "as_read" not in form_to_dict(settled[0])["fields"]["payer_address"]  # only where settled
     store = open_store(f"sqlite:///{tmp_path / 'taxcheck.db'}")
@@ -97,18 +100,19 @@ def test_a_settled_value_survives_the_jsonl_and_the_store(tmp_path):
     store.close()
 
 
-def test_a_store_made_before_settling_existed_gains_the_columns(tmp_path):
+def test_a_store_made_before_settling_and_page_reads_existed_gains_the_columns(tmp_path):
     from taxcheck.store import open_store
 
     path = tmp_path / "taxcheck.db"
     open_store(f"sqlite:///{path}").close()
-    with sqlite3.connect(path) as con:  # last winter's store: field_values without the two columns
+    with sqlite3.connect(path) as con:  # last winter's store: field_values without the three columns
         con.execute("ALTER TABLE field_values DROP COLUMN as_read")
         con.execute("ALTER TABLE field_values DROP COLUMN as_read_confidence")
+        con.execute("ALTER TABLE field_values DROP COLUMN page_read")
     open_store(f"sqlite:///{path}").close()
     with sqlite3.connect(path) as con:
         columns = {row[1] for row in con.execute("PRAGMA table_info(field_values)")}
-    assert {"as_read", "as_read_confidence"} <= columns
+    assert {"as_read", "as_read_confidence", "page_read"} <= columns
 
 
 @pytest.mark.parametrize("column", ["payer_name", "payer_address"])

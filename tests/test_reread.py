@@ -7,11 +7,13 @@ Tesseract, so it pins the behaviour that matters: half-width kana as payroll sof
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from taxcheck.extract import fields
 from taxcheck.extract.reread import (
     VARIANTS,
     BoxRead,
@@ -32,7 +34,8 @@ from taxcheck.extract.reread import (
 from taxcheck.normalize import normalize
 from taxcheck.normalize.readings import name_spelled_by
 from taxcheck.ocr import get_engine
-from taxcheck.records import BBox, Word
+from taxcheck.forms import salary_fields
+from taxcheck.records import BBox, FieldValue, Word
 
 GOTHIC = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
 EM_PX = 25  # 9 pt at 200 dpi
@@ -467,3 +470,32 @@ def test_a_room_numbers_zero_read_as_six_is_found_by_its_shape(fixture, em, read
     out = {"a": BoxRead(f"サンハイツ{read}", 0.8, [word])}
     _recheck_text_zeros(grey, out, [req])
     assert out["a"].text == f"サンハイツ{printed}" and out["a"].confidence < 0.8
+
+
+def _fv(name: str, value: str, page_read: str | None, confidence: float = 0.7) -> FieldValue:
+    return FieldValue(name, value, value, confidence, page_read=page_read)
+
+
+def test_an_address_breaking_the_grammar_takes_the_page_pass_reading_that_keeps_it():
+    sound = "東京都練馬区旭町7丁目29番11号 パークハウス505"
+    out = {"recipient_address": _fv("recipient_address", "東京都練馬区加町7丁目29番11号 パークハウス505", sound),
+           "payer_address": _fv("payer_address", "東京都新宿区西新宿1-12-6 ビジネスビル7階", "東京都新宿区西新宿1-12-5 ビジネスビル7階")}
+    fields._sound_addresses(salary_fields(), out)
+    assert out["recipient_address"].value == sound and out["recipient_address"].confidence == 0.7  # as unsure
+    assert out["payer_address"].value == "東京都新宿区西新宿1-12-6 ビジネスビル7階"  # a sound re-read stands
+    broken_both = {"recipient_address": _fv("recipient_address", "東京都新宿区西新宿--12-6", "東京都新宿区西新宿キ-12-6")}
+    fields._sound_addresses(salary_fields(), broken_both)
+    assert broken_both["recipient_address"].value == "東京都新宿区西新宿--12-6"
+
+
+def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
+    # the name pair is settled before any OCR: the page pass's readings are tried first (no engine call is made)
+    ctx = SimpleNamespace(engine=object())
+    out = {"recipient_name": _fv("recipient_name", "坂本 間", "坂本 剛"),
+           "recipient_kana": _fv("recipient_kana", "サカモト ツヨシ", "サカモト ツヨシ")}
+    fields._name_against_kana(ctx, out)
+    assert out["recipient_name"].value == "坂本 剛"
+    out = {"recipient_name": _fv("recipient_name", "井上 雄一", "井上雄一"),
+           "recipient_kana": _fv("recipient_kana", "イノウエ コウイデ", "イノ ウエ ユウイチ", confidence=0.5)}
+    fields._name_against_kana(ctx, out)
+    assert (out["recipient_name"].value, out["recipient_kana"].value) == ("井上 雄一", "イノウエ ユウイチ")

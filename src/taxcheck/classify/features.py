@@ -20,8 +20,9 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import pandas as pd
+from rapidfuzz.distance import Levenshtein
 
-from taxcheck.normalize.places import is_known, place_of
+from taxcheck.normalize.places import has_address_shape, is_known, place_of
 from taxcheck.normalize.readings import agreement
 from taxcheck.records import Finding, Form
 from taxcheck.rules.checks import CODES, PRIOR_JOB_WORDS, is_full_year
@@ -54,6 +55,8 @@ MONEY_BOXES = (
     "spouse_deduction",
     "housing_loan_credit",
 )
+# Text boxes whose re-read value is compared with the full-page pass's reading of the same box (FieldValue.page_read).
+PAGE_READ_BOXES = ("recipient_name", "recipient_kana", "recipient_address", "payer_name", "payer_address", "remarks")
 # A payer writes its name and address the same on every employee's form: a form whose reading differs
 # from the payer's other forms is likely misread (the share of the others that read the same is a feature).
 PAYER_TEXT = ("payer_name", "payer_address")
@@ -63,10 +66,6 @@ ODDITY_FLAGS = ("otsu", "widow", "single_parent", "working_student", "self_disab
 
 _KANA_RE = re.compile(r"^[\u30A0-\u30FF\u3040-\u309F\s・ー]+$")
 _LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
-# The block number of a Japanese address: 1丁目2番3号 (番地), or 1-2-3; then at most a building and a room.
-_BLOCK_NUMBER = re.compile(r"[0-9]+丁目[0-9]+番(地)?([0-9]+号?)?|[0-9]+(-[0-9]+){1,2}")
-_ADDRESS_TAIL = re.compile(r"^( ?[^\s0-9!?|:;.,。、「」【】()\-]+?[0-9]*(階|号室|F)?)?$")
-_PLACE_PART = re.compile(r"^[\u3005\u3040-\u30ff\u3400-\u9fff]+$")
 # Marks no company's or person's name holds: OCR read a ruling, a seal's edge or a speck.
 _NAME_JUNK = re.compile(r"[|!?:;「」『』【】()<>〈〉=_~^`\\/]")
 
@@ -78,6 +77,7 @@ def _names() -> list[str]:
     names += ["n_findings", "n_always_error", "n_warnings"]
     names += ["conf_min", "conf_mean", "conf_p10", "n_low_conf_0_6", "n_low_conf_0_8", "n_raw_differs"]
     names += [f"conf_{b}" for b in KEY_BOXES]
+    names += [f"page_alike_{b}" for b in PAGE_READ_BOXES] + ["n_page_differs"]
     names += [
         "my_number_len",
         "payer_number_len",
@@ -181,13 +181,23 @@ def _confidence_features(form: Form) -> dict[str, float]:
     return out
 
 
+def _page_read_features(form: Form) -> dict[str, float]:
+    """How alike each text box's value and the page pass's reading of it are (1.0 the same, spacing aside; NaN
+    without a page pass), and how many boxes differ: a misread rarely comes out the same from both readings."""
+    def squash(text: str | None) -> str:
+        return re.sub(r"\s", "", text or "")
+    compared = {name: (squash(fv.value), squash(fv.page_read)) for name, fv in form.fields.items()
+                if fv.page_read is not None and not fv.blank}
+    out = {f"page_alike_{b}": Levenshtein.normalized_similarity(*compared[b]) if b in compared else math.nan
+           for b in PAGE_READ_BOXES}
+    out["n_page_differs"] = float(sum(a != b for a, b in compared.values())) if compared else math.nan
+    return out
+
+
 def _address_shape(address: str) -> float:
     """1.0 when the address reads as place, block number, then at most a building and its floor or room
     (a misread digit or a stray mark breaks the shape), NaN when there is no address."""
-    if not address:
-        return math.nan
-    m = _BLOCK_NUMBER.search(address)
-    return float(bool(m) and bool(_PLACE_PART.match(address[:m.start()])) and bool(_ADDRESS_TAIL.match(address[m.end():])))
+    return float(has_address_shape(address)) if address else math.nan
 
 
 def _place_known(address: str) -> float:
@@ -286,6 +296,7 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
         row = {}
         row.update(_finding_features(findings.get(form.key, [])))
         row.update(_confidence_features(form))
+        row.update(_page_read_features(form))
         row.update(_shape_features(form))
         row.update(_oddity_features(form))
         rows.append(row)

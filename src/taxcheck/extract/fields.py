@@ -26,6 +26,7 @@ from taxcheck.layout.locate import PT_MM, LocatedForm
 from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import fold, normalize
+from taxcheck.normalize.places import is_sound_address, with_building_space
 from taxcheck.normalize.readings import agrees, name_spelled_by, nearest_kana, reconcile_kana, split_name
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.records import BBox, FieldValue, TextSource, Word
@@ -306,8 +307,9 @@ def read_fields(ctx: FieldContext, tax_year: int | None) -> dict[str, FieldValue
         else:
             raw, conf, box = _read_words(ctx, fb, spec)
         out[name] = _value(ctx, spec, raw, conf, box, tax_year)
-    _name_against_kana(ctx, out)
     _page_reads(ctx, specs, out)
+    _name_against_kana(ctx, out)
+    _sound_addresses(specs, out)
     return out
 
 
@@ -322,22 +324,38 @@ def _page_reads(ctx: FieldContext, specs: dict[str, FieldSpec], out: dict[str, F
         spec, fb = specs[name], ctx.form.version.fields[name]
         if KINDS.get(spec.type) not in ("text", "kana") or fv.blank or fb.align in ("date", "rows"):
             continue
-        text = ctx.page_read(fb.rect, KINDS[spec.type], spec.box if spec.free_text else None)
-        out[name] = replace(fv, page_read=normalize(spec.type, text).value or "")
+        text = normalize(spec.type, ctx.page_read(fb.rect, KINDS[spec.type], spec.box if spec.free_text else None)).value or ""
+        out[name] = replace(fv, page_read=with_building_space(text) if spec.type == "address" else text)
+
+
+def _sound_addresses(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) -> None:
+    """An address whose re-read breaks an address's grammar (a place Japan Post does not list, a stray mark in the
+    block number: 西新宿--12-6, ビル7?階) takes the page pass's reading of the box when that one keeps it, as unsure
+    as it was read. A sound re-read always stands: the page pass reads more poorly."""
+    for name, fv in out.items():
+        if specs[name].type == "address" and fv.page_read and not is_sound_address(fv.value or "") \
+                and is_sound_address(fv.page_read):
+            out[name] = replace(fv, value=fv.page_read)
 
 
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
-    kana; a name whose reading is not the kana is read again in other ways, and a reading that is the kana
-    is taken; then the kana's voicing marks come from the name, and a kana one off its name's reading (two off,
+    kana; a name whose reading is not the kana is tried with the page pass's readings of the two boxes, then read
+    again in other ways, and a reading that is the kana is taken; then the kana's voicing marks come from the name, and a kana one off its name's reading (two off,
     if the kana was read unsure) takes it (keeping its own confidence: the kana was misread, or the name). A
     pair that agrees is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
     if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:
         return
-    spaced = name_spelled_by(kana.value, [name.value])
-    if spaced is None:
+    # the page pass's readings of the two boxes are second opinions, free (its kana without the spaces it puts
+    # between words: reconcile_kana restores the one between family and given name); then the name is read again
+    names = [name.value] + ([name.page_read] if name.page_read else [])
+    kanas = [kana.value] + ([kana.page_read.replace(" ", "")] if kana.page_read else [])
+    spaced = next((s for k in kanas if (s := name_spelled_by(k, names)) is not None), None)
+    if spaced is not None:
+        kana = replace(kana, value=next(k for k in kanas if name_spelled_by(k, [spaced]) is not None))
+    else:
         fb = ctx.form.version.fields["recipient_name"]
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
         others = read_variants(ctx.engine, ctx.clean, request)

@@ -24,6 +24,10 @@ _PLACE = re.compile(r"^[\u3005\u3040-\u30ff\u3400-\u9fff]+")
 _KANJI_CHOME = re.compile(r"[一二三四五六七八九十]+丁目.*$")
 # Japan Post lists 大字 areas without 大字/字; an address that writes them is not a misreading.
 _AZA = "字"
+# The block number of a Japanese address: 1丁目2番3号 (番地), or 1-2-3; then at most a building and a room.
+_BLOCK_NUMBER = re.compile(r"[0-9]+丁目[0-9]+番(地)?([0-9]+号?)?|[0-9]+(-[0-9]+){1,2}")
+_ADDRESS_TAIL = re.compile(r"^( ?[\u3005\u3040-\u30ff\u3400-\u9fffA-Za-z]+?[0-9]*(階|号室|F)?)?$")
+_PLACE_PART = re.compile(r"^[\u3005\u3040-\u30ff\u3400-\u9fff]+$")
 # One character in fewer than this many is too much to mend: 旭町 (a town, its city left out) is one off 旭市.
 MIN_MENDED_LENGTH = 5
 
@@ -79,3 +83,23 @@ def correct_place(address: str) -> tuple[str, bool]:
         if len(near) == 1 and not (near[0][0].startswith(place) or place.startswith(near[0][0])):
             return near[0][0] + address[len(place):], True
     return address, is_known(place)
+
+
+def has_address_shape(address: str) -> bool:
+    """Whether ``address`` reads as place, block number, then at most a building and its floor or room: a
+    misread digit or a stray mark (西新宿--12-6, ビル7?階) breaks the shape."""
+    m = _BLOCK_NUMBER.search(address)
+    return bool(m) and bool(_PLACE_PART.match(address[:m.start()])) and bool(_ADDRESS_TAIL.match(address[m.end():]))
+
+
+def is_sound_address(address: str) -> bool:
+    """An address of the right shape whose place Japan Post lists."""
+    return has_address_shape(address) and is_known(place_of(address))
+
+
+def with_building_space(address: str) -> str:
+    """``address`` with OCR's stray spaces dropped and one space between block number and building, as the
+    contract writes it (東京 都練馬 区旭町7丁目29番 11号パークハウス505 → 東京都練馬区旭町7丁目29番11号 パークハウス505)."""
+    address = re.sub(r"\s+", "", address)
+    m = _BLOCK_NUMBER.search(address)
+    return f"{address[:m.end()]} {address[m.end():]}" if m and m.end() < len(address) else address

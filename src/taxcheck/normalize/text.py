@@ -47,6 +47,10 @@ _ADDRESS_REPAIRS = [
     (re.compile(r"(?<=[0-9])目(?=[0-9])"), "丁目"),
     # the letter O after a digit is a zero (9番1O号, サンハイツ3O1): a zero's slash lost to a fax
     (re.compile(r"(?<=[0-9])[Oo]"), "0"),
+    # a dash after the space that ends a block number starts no building name (2-28-6 -第一ビル): a speck or a rule
+    (re.compile(r"(?<=[0-9]) [-ー―‐−]+(?=[^0-9\s-])"), " "),
+    # nor does a mark part a floor or room from its number (ビル7?階)
+    (re.compile(r"(?<=[0-9])[?？!|:;.,'\"`](?=階|号室|F)"), ""),
 ]
 # A yen amount in running text (摘要: 支払金額545,120円) with its commas read as dots: yen have no decimals.
 _YEN_DOTS = re.compile(r"(?<![0-9.,])[1-9][0-9]{0,2}(?:[.,][0-9]{3})+(?=円)")

@@ -93,6 +93,7 @@ _FEATURE_LABELS = {
     "n_low_conf_0_6": "確信度0.6未満の欄の数",
     "n_low_conf_0_8": "確信度0.8未満の欄の数",
     "n_raw_differs": "読み取った文字と正規化後の値が異なる欄の数",
+    "n_page_differs": "再読取りと全面読取りで文字が異なる欄の数",
     "my_number_len": "個人番号の桁数",
     "payer_number_len": "支払者番号の桁数",
     "pay_round_1000": "支払金額が千円単位",
@@ -155,6 +156,8 @@ def driver_label(driver: str) -> str:
         return f"{reason_label(name[len('resid_'):])}（差 {value}）" if value else reason_label(name[len("resid_"):])
     if name.startswith("conf_") and name not in _FEATURE_LABELS:
         return f"{box_name(name[len('conf_'):])} の読み取り確信度{suffix}"
+    if name.startswith("page_alike_"):
+        return f"{box_name(name[len('page_alike_'):])} の再読取りと全面読取りの一致度{suffix}"
     if name.startswith("odd_"):
         what = name[len("odd_"):]
         if what in _ODD_LABELS:

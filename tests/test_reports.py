@@ -25,7 +25,7 @@ from reportfactory import (
     store_row,
 )
 
-from taxcheck.privacy import mask_my_number, scrub
+from taxcheck.privacy import mask_long_digit_runs, mask_my_number, scrub
 from taxcheck.records import BBox, Decision, FieldValue
 from taxcheck.report.crops import MARGIN_FRACTION, MARGIN_PX, PERSONAL_PAD_PX, crop_boxes
 from taxcheck.report.exceptions import (
@@ -77,6 +77,10 @@ def test_masking_helpers():
     assert mask_my_number("6214-9832-0257") == "********0257"
     assert scrub(f"番号 {MY_NUMBER_A} と ６２１４９８３２０２５７") == "番号 ********0257 と ********0257"
     assert scrub("法人番号 7000012050002 金額 4500000") == "法人番号 7000012050002 金額 4500000"
+    # a page-pass reading whose box caught a 個人番号 row: masked whole, run-on digits and spaced ones alike
+    caught = mask_long_digit_runs(f"{MY_NUMBER_A}{MY_NUMBER_A}|東京都中央区日本橋1-5-1 6214 9832 0257")
+    assert "0257" not in caught and "|東京都中央区日本橋" in caught  # the block number run on into it goes too
+    assert mask_long_digit_runs("西新宿1-12-16 ビル7階") == "西新宿1-12-16 ビル7階"
 
 
 def test_crops_are_0600_with_margin_and_never_of_my_number(tmp_path):

@@ -56,6 +56,15 @@ def mask_digit_runs(text: object) -> str:
                           str(text))
 
 
+_LONG_DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){11,}")
+
+
+def mask_long_digit_runs(text: str) -> str:
+    """``text`` with every run of 12 or more digits (spaces or hyphens between) masked whole: the page pass's
+    reading of a text box, kept to compare with the box's value, may have caught a 個人番号 row beside it."""
+    return _LONG_DIGIT_RUN.sub(lambda m: MASK_CHAR * len(m.group(0)), text)
+
+
 def is_personal_number_column(column: str, value: str | None = None) -> bool:
     """True for a column whose value is (or, for 支払者番号, may be) a 個人番号."""
     spec = salary_fields().get(column)

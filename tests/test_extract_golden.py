@@ -72,7 +72,8 @@ def _check(result, expected: dict, source: str) -> None:
             assert all(p is None for _, p in page_reads)
         else:
             assert page_reads and all(p is not None for _, p in page_reads)
-            page_similarity += [difflib.SequenceMatcher(None, v.replace(" ", ""), p.replace(" ", "")).ratio() for v, p in page_reads]
+            page_similarity += [difflib.SequenceMatcher(None, v.replace(" ", ""), p.replace(" ", "")).ratio()
+                                for v, p in page_reads]
     if not born_digital:
         assert strict_ok >= SCAN_STRICT_SHARE * strict_n, f"{source}: misread {misreads}"
         assert sum(similarity) / len(similarity) >= TEXT_SIMILARITY_ON_SCANS

@@ -318,8 +318,8 @@ def _page_reads(ctx: FieldContext, specs: dict[str, FieldSpec], out: dict[str, F
     """Keep beside each text box re-read on its own what the full-page pass read there, normalised alike. The two
     readings come from different crops, scales and page segmentations, so a value both agree on is rarely
     misread: on 113 scanned forms of a training seed, 5 of 40 wrong names, kana, addresses and remarks agreed,
-    against 506 of 632 right ones. The flagging model weighs the difference (classify/features.py). A run of 12 or more
-    digits is masked: a box's margin may catch the 個人番号 row beside it."""
+    against 506 of 632 right ones. The flagging model weighs the difference (classify/features.py). A run of 12
+    or more digits is masked: a box's margin may catch the 個人番号 row beside it."""
     if ctx.engine is None:
         return
     for name, fv in out.items():
@@ -344,9 +344,9 @@ def _sound_addresses(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) ->
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
     kana; a name whose reading is not the kana is tried with the page pass's readings of the two boxes, then read
-    again in other ways, and a reading that is the kana is taken; then the kana's voicing marks come from the name, and a kana one off its name's reading (two off,
-    if the kana was read unsure) takes it (keeping its own confidence: the kana was misread, or the name). A
-    pair that agrees is trusted.
+    again in other ways, and a reading that is the kana is taken; then the kana's voicing marks come from the
+    name, and a kana one off its name's reading (two off, if the kana was read unsure) takes it (keeping its own
+    confidence: the kana was misread, or the name). A pair that agrees is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
     if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:

@@ -99,7 +99,8 @@ def is_sound_address(address: str) -> bool:
 
 def with_building_space(address: str) -> str:
     """``address`` with OCR's stray spaces dropped and one space between block number and building, as the
-    contract writes it (東京 都練馬 区旭町7丁目29番 11号パークハウス505 → 東京都練馬区旭町7丁目29番11号 パークハウス505)."""
+    contract writes it (東京 都練馬 区旭町7丁目29番 11号パークハウス505
+    → 東京都練馬区旭町7丁目29番11号 パークハウス505)."""
     address = re.sub(r"\s+", "", address)
     m = _BLOCK_NUMBER.search(address)
     return f"{address[:m.end()]} {address[m.end():]}" if m and m.end() < len(address) else address

@@ -102,7 +102,7 @@ class FieldContext:
             r = self.cache.get((tuple(rect), kind))
             text, conf = (r.text, r.confidence) if r else ("", 0.0)
             ws = [None] if text.strip() else []
-        clean = self.labels.remove_words(text, own_label) if own_label else self.labels.remove_from(text)
+        clean = self._without_labels(text, own_label)
         if ws and not clean:
             self.label_only.add(tuple(rect))
             conf = LABEL_ONLY_CONFIDENCE
@@ -116,7 +116,10 @@ class FieldContext:
 
     def page_read(self, rect, kind: str, own_label: str | None = None) -> str:
         """What the full-page pass read in a box that was re-read on its own, labels taken out as :meth:`read` does."""
-        text = self._from_words(rect, kind)[1]
+        return self._without_labels(self._from_words(rect, kind)[1], own_label)
+
+    def _without_labels(self, text: str, own_label: str | None) -> str:
+        """``text`` with printed labels taken out; in a free-text box (``own_label`` given) only whole words."""
         return self.labels.remove_words(text, own_label) if own_label else self.labels.remove_from(text)
 
     def job(self, tax_year: int | None) -> tuple[np.ndarray, list[BoxRequest], tuple[BBox, ...]]:

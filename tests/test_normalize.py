@@ -265,7 +265,10 @@ def test_kana_marks_are_settled_by_the_names_reading(kana, name, want):
     ("イトクウ リン", "伊藤 凛", "イトウ リン"),  # a kana read inside the family part
     ("タカハン ケンタ", "高橋 健太", "タカハシ ケンタ"),  # one misread
     ("ハシモト ユイチ", "橋本 雄一", "ハシモト ユウイチ"),  # one lost
-    ("ムラカミ ケン", "村上 健太", "ムラカミ ケン"),  # one lost of three leaves two: too short to tell
+    ("ムラカミ ケン", "村上 健太", "ムラカミ ケンタ"),  # one lost of three: the two kept, in order
+    ("ネコ ユイ", "金子 結衣", "カネコ ユイ"),  # the first one lost (the commonest slip of half-width kana)
+    ("イトウ シン", "伊藤 蓮", "イトウ シン"),  # one misread of two (シン for レン): as read
+    ("イトウ タケ", "伊藤 健太", "イトウ タケ"),  # two kana that are no three with one lost: as read
     ("イシイ レン", "石井 運", "イシイ レン"),  # two kana: 蓮 misread 運 (ウン) must not bend a kana read right
     ("キムラ テデテキ", "木村 秀樹", "キムラ テデテキ"),  # two kana off: as read
     ("サトウ ヒロコ", "佐藤 裕子", "サトウ ヒロコ"),  # a reading of its own (ユウコ, ヒロコ) stands

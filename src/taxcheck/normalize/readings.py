@@ -121,7 +121,7 @@ def nearest_kana(kana: str, name: str, confidence: float = 1.0) -> str:
     """``kana`` with each part that spells no reading of its name part replaced by the one reading nearest to
     it, at most one kana away (a kana lost, added inside or misread: イトクウ → イトウ), marks and size aside,
     or two when the kana was read unsure (``confidence`` below :data:`UNSURE_KANA`; only then: ハルコ printed
-    for 陽子 is two off ヨウコ). A part further off, as near two readings, or of two kana, stays as read: a
+    for 陽子 is two off ヨウコ). A part further off, as near two readings, or of two kana (but one of three lost), stays as read: a
     real name may have a reading the dictionary lacks, and a misread name (蓮 read 運) must not bend a kana
     read right."""
     pairs = _pairs(kana, name)
@@ -134,9 +134,21 @@ def nearest_kana(kana: str, name: str, confidence: float = 1.0) -> str:
         off = {r: Levenshtein.distance(_loose(part), _loose(r)) for r in readings(name_part)}
         nearest = min(off.values(), default=edits + 1)
         near = [r for r, d in off.items() if d == nearest <= edits]
-        fits = near[0] if len(near) == 1 and min(len(part), len(near[0])) >= MIN_NEAR_KANA else None
+        fits = near[0] if len(near) == 1 and _long_enough(part, near[0]) else None
         out.append(matched or fits or part)
     return " ".join(out)
+
+
+def _long_enough(part: str, reading: str) -> bool:
+    """Whether ``part`` is long enough to be taken for ``reading`` a kana off: both of MIN_NEAR_KANA, or
+    ``part`` is ``reading`` with one kana lost (ネコ of カネコ, サキ of ササキ: Tesseract drops a small
+    half-width kana far more often than it invents one; two of three kana kept in order is no chance)."""
+    return min(len(part), len(reading)) >= MIN_NEAR_KANA or (
+        len(reading) >= MIN_NEAR_KANA and len(part) == len(reading) - 1 and _loose(part) in _deletions(_loose(reading)))
+
+
+def _deletions(kana: str) -> set[str]:
+    return {kana[:i] + kana[i + 1:] for i in range(len(kana))}
 
 
 def agrees(kana: str, name: str) -> bool:

@@ -89,6 +89,27 @@ def test_impossible_dates_are_flagged():
     assert parse_date("").value == "" and parse_date("").ok
 
 
+@pytest.mark.parametrize(("raw", "iso"), [
+    ("昭 145 3 6", "1970-03-06"),  # the era box's rule read as 1: no era has a 145th year
+    ("昭 156 1 29", "1981-01-29"),
+    ("平 10 4 113", "1998-04-13"),  # …nor a month a 113th day
+    ("昭 15 3 6", "1940-03-06"),  # a real year with a 1 stands
+])
+def test_a_cells_rule_read_as_a_leading_1_is_dropped_from_a_three_digit_date_part(raw, iso):
+    assert parse_date(raw).value == iso
+
+
+@pytest.mark.parametrize("raw", ["平 5 13 1", "昭 61 119 12"])
+def test_a_month_too_large_with_or_without_a_leading_1_stays_as_read(raw):
+    """13月 has two digits, as a month box holds: an employer's slip the rules must see; 19 is no month either."""
+    n = parse_date(raw)
+    assert not n.ok and n.value == raw
+
+
+def test_an_era_year_too_large_without_its_leading_1_too_is_kept():
+    assert parse_date("令 117 1 1").value == "2135-01-01"  # 令和17年 lies in the future: left for the rules
+
+
 def test_my_number_check_digit():
     assert normalize_my_number("6214 9832 0257") == normalize_my_number("621498320257")
     assert normalize_my_number("621498320257").ok

@@ -34,6 +34,24 @@ def era_to_year(era: str, era_year: int) -> int:
     return ERAS[era][0].year + era_year - 1
 
 
+def _last_year(era: str) -> int:
+    """The highest year ``era`` reached (昭和 64); the current era's is this calendar year's."""
+    names = list(ERAS)
+    i = names.index(era)
+    end = ERAS[names[i + 1]][0].year if i + 1 < len(names) else date.today().year
+    return end - ERAS[era][0].year + 1
+
+
+def _stray_one(n: int, top: int) -> int:
+    """``n`` without its leading 1 when it has three digits, where a box holds two, and the other two are at
+    most ``top``: the cell's left rule read as 1 (昭 145 → 昭和45, 113日 → 13日; about one scanned date in a
+    hundred). A two-digit 13月 is left as printed: an employer's slip the rules must see."""
+    t = str(n)
+    if len(t) == 3 and t[0] == "1" and 1 <= int(t[1:]) <= top:
+        return int(t[1:])
+    return n
+
+
 def _default_era(tax_year: int | None) -> str | None:
     if tax_year is None:
         return None
@@ -59,6 +77,7 @@ def parse_date(raw: str, *, tax_year: int | None = None) -> Normalized:
     if len(nums) < 3:
         return Normalized(s, False)
     y, mth, d = nums[:3]
+    mth, d = _stray_one(mth, 12), _stray_one(d, 31)
     ok = len(nums) == 3
     explicit_era = era is not None
     if era is None and y >= 1868:
@@ -72,7 +91,7 @@ def parse_date(raw: str, *, tax_year: int | None = None) -> Normalized:
             # 平成31年 and 令和元年 are both 2019; a bare "31" in a 令和 tax year means 平成31.
             if era == "令和" and y > 2 + (tax_year or 2019) - 2019 + 1:
                 era = "平成"
-        year = era_to_year(era, y)
+        year = era_to_year(era, _stray_one(y, _last_year(era)))
     try:
         value = date(year, mth, d)
     except ValueError:  # 2月30日 as printed, in the contract's form (the rules name it impossible);

@@ -44,8 +44,8 @@ def _last_year(era: str) -> int:
 
 def _stray_one(n: int, top: int) -> int:
     """``n`` without its leading 1 when it has three digits, where a box holds two, and the other two are at
-    most ``top``: the cell's left rule read as 1 (昭 145 → 昭和45, 113日 → 13日; about one scanned date in a
-    hundred). A two-digit 13月 is left as printed: an employer's slip the rules must see."""
+    most ``top``: the cell's left rule read as 1 (昭 145 → 昭和45, 113日 → 13日), seen on faxes and 2-up scans.
+    A two-digit 13月 is left as printed: an employer's slip the rules must see."""
     t = str(n)
     if len(t) == 3 and t[0] == "1" and 1 <= int(t[1:]) <= top:
         return int(t[1:])

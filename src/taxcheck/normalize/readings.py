@@ -121,9 +121,9 @@ def nearest_kana(kana: str, name: str, confidence: float = 1.0) -> str:
     """``kana`` with each part that spells no reading of its name part replaced by the one reading nearest to
     it, at most one kana away (a kana lost, added inside or misread: イトクウ → イトウ), marks and size aside,
     or two when the kana was read unsure (``confidence`` below :data:`UNSURE_KANA`; only then: ハルコ printed
-    for 陽子 is two off ヨウコ). A part further off, as near two readings, or of two kana (but one of three lost), stays as read: a
-    real name may have a reading the dictionary lacks, and a misread name (蓮 read 運) must not bend a kana
-    read right."""
+    for 陽子 is two off ヨウコ). A part further off, as near two readings, or of two kana (unless it is three with
+    one lost), stays as read: a real name may have a reading the dictionary lacks, and a misread name (蓮 read
+    運) must not bend a kana read right."""
     pairs = _pairs(kana, name)
     if not pairs:
         return kana
@@ -148,6 +148,7 @@ def _long_enough(part: str, reading: str) -> bool:
 
 
 def _deletions(kana: str) -> set[str]:
+    """Every way of ``kana`` with one kana lost."""
     return {kana[:i] + kana[i + 1:] for i in range(len(kana))}
 
 

@@ -134,22 +134,17 @@ def nearest_kana(kana: str, name: str, confidence: float = 1.0) -> str:
         off = {r: Levenshtein.distance(_loose(part), _loose(r)) for r in readings(name_part)}
         nearest = min(off.values(), default=edits + 1)
         near = [r for r, d in off.items() if d == nearest <= edits]
-        fits = near[0] if len(near) == 1 and _long_enough(part, near[0]) else None
+        fits = near[0] if len(near) == 1 and _long_enough(part, near[0], nearest) else None
         out.append(matched or fits or part)
     return " ".join(out)
 
 
-def _long_enough(part: str, reading: str) -> bool:
-    """Whether ``part`` is long enough to be taken for ``reading`` a kana off: both of MIN_NEAR_KANA, or
-    ``part`` is ``reading`` with one kana lost (ネコ of カネコ, サキ of ササキ: Tesseract drops a small
+def _long_enough(part: str, reading: str, edits: int) -> bool:
+    """Whether ``part``, ``edits`` kana off ``reading``, is long enough to be taken for it: both of MIN_NEAR_KANA,
+    or ``part`` is ``reading`` with one kana lost (ネコ of カネコ, サキ of ササキ: Tesseract drops a small
     half-width kana far more often than it invents one; two of three kana kept in order is no chance)."""
     return min(len(part), len(reading)) >= MIN_NEAR_KANA or (
-        len(reading) >= MIN_NEAR_KANA and len(part) == len(reading) - 1 and _loose(part) in _deletions(_loose(reading)))
-
-
-def _deletions(kana: str) -> set[str]:
-    """Every way of ``kana`` with one kana lost."""
-    return {kana[:i] + kana[i + 1:] for i in range(len(kana))}
+        len(reading) >= MIN_NEAR_KANA and len(part) == len(reading) - 1 and edits == 1)
 
 
 def agrees(kana: str, name: str) -> bool:

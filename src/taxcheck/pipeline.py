@@ -230,9 +230,10 @@ def page_image(path: str | Path, input_dir: str | Path, form: Form):
     """The page of ``form`` rendered again from its file, upright as the reader measured it (no OCR).
 
     For the few forms flagged only at batch level (cross-form checks, batch scoring), whose page image is
-    gone by then. Text-layer pages were measured as rendered; scanned ones turned and deskewed as the reader did.
+    gone by then. Text-layer pages were measured as rendered; scanned ones evened, turned and deskewed as the reader did.
     """
     from taxcheck.layout.geometry import rotate_bound, straighten
+    from taxcheck.ocr.preprocess import even_page
 
     pages = _pages_of(str(path), str(input_dir), os.stat(path).st_mtime_ns)
     page = next((p for p in pages if p.page_no == form.page), None)
@@ -240,7 +241,7 @@ def page_image(path: str | Path, input_dir: str | Path, form: Form):
         return None
     if page.text_source == "text_layer" and page.words:
         return page.image
-    return straighten(rotate_bound(page.image, form.rotation // 90))[0]
+    return straighten(rotate_bound(even_page(page.image), form.rotation // 90))[0]
 
 
 def _late_crops(form: Form, findings: Sequence[Finding], decision: Decision, crops: dict, input_dir: str | None,

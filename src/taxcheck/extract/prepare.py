@@ -1,6 +1,7 @@
 """One page → upright, straight image with its words, and the forms located on it.
 
-Text-layer pages keep their exact words. Scanned pages are deskewed and OCRed once (full page,
+Text-layer pages keep their exact words. Scanned pages have their paper evened out (shadows, tints),
+are deskewed and OCRed once (full page,
 ruled lines removed); if no form title is found, the page may be on its side or upside down:
 Tesseract OSD proposes a turn, then the other turns are tried, each verified by finding a title;
 a low-resolution page that still shows no form is read once more, enlarged.
@@ -19,7 +20,7 @@ from taxcheck.layout.lines import Line, group_lines
 from taxcheck.layout.locate import LocatedForm, locate_forms
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine
-from taxcheck.ocr.preprocess import clean_for_ocr, dropout_red, remove_rules, stretch_light_page
+from taxcheck.ocr.preprocess import clean_for_ocr, dropout_red, even_page, light_page_levels, remove_rules, stretch_greys
 from taxcheck.records import BBox, Page, Word
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,18 @@ def page_images(image: np.ndarray, settings: ReadSettings) -> tuple[np.ndarray, 
     """(what the full-page OCR reads, the clean page the boxes are cut from), both with rules removed.
 
     The page pass reads the darkest channel, so that labels printed in red/orange drop-out ink read as
-    well as black ones; the boxes are cut from the page with red dropped. On a grey page the two are the
-    same image, and its rules are removed once (~0.2 s of a 300 dpi page)."""
+    well as black ones; the boxes are cut from the page with red dropped. A page scanned light has both
+    stretched alike. On a grey page the two are the same image, and its rules are removed once (~0.2 s of
+    a 300 dpi page)."""
     clean_grey = dropout_red(image)
     if settings.ocr_dropout_red:
         grey = clean_grey
     else:
         grey = cv2.min(cv2.min(image[:, :, 0], image[:, :, 1]), image[:, :, 2]) if image.ndim == 3 else image
-    grey = stretch_light_page(np.ascontiguousarray(grey))
-    src = remove_rules(grey)
+    levels = light_page_levels(grey)
+    if levels is not None:  # both images stretched alike, or the boxes are cut from a page too light to hold ink
+        grey, clean_grey = stretch_greys(grey, *levels), stretch_greys(clean_grey, *levels)
+    src = remove_rules(np.ascontiguousarray(grey))
     return src, src if np.array_equal(grey, clean_grey) else remove_rules(clean_grey)
 
 
@@ -93,14 +97,15 @@ def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int |
         if forms:
             return PreparedPage(page, clean_for_ocr(page.image), lines, forms)
         log.info("page %d: text layer holds no form title; OCR instead", page.page_no)
+    image = even_page(page.image)
     tried: list[int] = []
-    best = _attempt(page, page.image, 0, engine, layout, year_hint, settings)
+    best = _attempt(page, image, 0, engine, layout, year_hint, settings)
     tried.append(0)
     if best.forms or not settings.try_rotations:
         return best
     passes = 1
     candidates: list[int] = []
-    osd = engine.orientation(page.image)
+    osd = engine.orientation(image)
     if osd is not None:
         candidates.append(osd)
     candidates += [180, 90, 270]
@@ -108,7 +113,7 @@ def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int |
         if rot in tried or passes >= settings.max_ocr_passes:
             continue
         tried.append(rot)
-        attempt = _attempt(page, page.image, rot, engine, layout, year_hint, settings)
+        attempt = _attempt(page, image, rot, engine, layout, year_hint, settings)
         passes += 1
         if attempt.forms:
             attempt.ocr_passes = passes
@@ -117,7 +122,7 @@ def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int |
     # read the anchor labels: once more, enlarged, the right way up as far as OSD can tell
     if page.dpi and page.dpi < UPSCALE_BELOW_DPI:
         rot = osd if osd is not None else 0
-        attempt = _attempt(page, page.image, rot, engine, layout, year_hint, settings, UPSCALE)
+        attempt = _attempt(page, image, rot, engine, layout, year_hint, settings, UPSCALE)
         passes += 1
         if attempt.forms:
             attempt.ocr_passes = passes

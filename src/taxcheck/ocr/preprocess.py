@@ -6,6 +6,12 @@
   white, so that frames are not read as ``|``, ``l`` or ``一``. A run that glyph strokes cross along
   much of its length is print, not a rule: the touching slashed zeros of a blurred 200 dpi JPEG make
   one long run of their middle row, and painted white, "20,000" read as "2".
+* Uneven paper: a binding shadow, recycled (tinted) paper or a crumpled sheet leaves the paper grey in
+  places; global thresholds (Tesseract's Otsu, rule finding, deskew) then take whole regions of paper for
+  ink. The page is divided by an estimate of its paper (``flatten_paper``), which makes the paper white again.
+* Dithered scans: a scanner's photo mode prints grey paper as a field of single black dots, which
+  Tesseract reads as text and every empty box as ticked. Such a bilevel page is blurred back into greys
+  (``descreen``) before anything else.
 * Light scans: a page whose darkest print is a mid grey (drop-out labels on a pale 200 dpi JPEG) has
   its greys stretched, or Tesseract's own thresholding loses the labels the forms are found by.
 """
@@ -23,6 +29,11 @@ TEXT_CROSS_SHARE = 0.3  # a run crossed by strokes on this share of its length i
 LIGHT_PAGE_LEVEL = 140  # a page whose darkest 1 % of pixels is lighter than this was scanned light
 LIGHT_PAGE_MARGIN = 40  # …its stretched greys run from this much below that darkest 1 % (black)…
 PAPER_MARGIN = 10  # …to this much below the paper's grey (white)
+PAPER_SCALE_PX = 250  # the paper is estimated on the page shrunk to this many pixels across (print vanishes)…
+PAPER_KERNEL_PX = 7  # …as the lightest value within this many of those pixels (a glyph is 2–3 of them)
+DOT_SHARE = 0.01  # a bilevel page with this share of its pixels lone ink dots was dithered…
+DESCREEN_SIGMA_PX = 1.5  # …and is blurred this much (dots spaced 2–4 px merge into a grey)
+EVEN_PAPER_LEVEL = 215  # a page whose paper is lighter than this everywhere (2nd percentile) is left alone
 
 
 def dropout_red(image: np.ndarray) -> np.ndarray:
@@ -37,18 +48,56 @@ def dropout_red(image: np.ndarray) -> np.ndarray:
     return np.maximum(grey, rgb[:, :, 0])
 
 
+def descreen(image: np.ndarray) -> np.ndarray:
+    """A dithered bilevel page blurred back into greys; any other page as it is."""
+    grey = image if image.ndim == 2 else image[:, :, 0]
+    sample = grey[::7, ::7]
+    if np.count_nonzero((sample > 0) & (sample < 255)) > sample.size // 100:
+        return image  # greys: a real grey scan, not a bilevel one
+    ink = (grey < 128).astype(np.uint8)
+    neighbours = cv2.filter2D(ink, -1, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT)
+    lone = np.count_nonzero((ink == 1) & (neighbours == 1))
+    if lone < DOT_SHARE * grey.size:
+        return image
+    return cv2.GaussianBlur(image, (0, 0), DESCREEN_SIGMA_PX)
+
+
+def flatten_paper(image: np.ndarray) -> np.ndarray:
+    """``image`` divided by its paper, so that shadows, tints and creases turn white and print stays dark.
+
+    The paper is the lightest value around each point of the shrunk page (print is narrower than the
+    window), smoothed and enlarged again; each colour channel has its own, so red drop-out ink stays red on
+    tinted paper. A page whose paper is white everywhere is returned as it is."""
+    h, w = image.shape[:2]
+    f = PAPER_SCALE_PX / max(w, 1)
+    if f >= 1:
+        return image
+    small = cv2.resize(image, (PAPER_SCALE_PX, max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    kernel = np.ones((PAPER_KERNEL_PX, PAPER_KERNEL_PX), np.uint8)
+    paper = cv2.blur(cv2.dilate(small, kernel), (PAPER_KERNEL_PX, PAPER_KERNEL_PX))
+    if np.percentile(paper, 2) >= EVEN_PAPER_LEVEL:
+        return image
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(image, np.maximum(paper, 1), scale=255)
+
+
+def even_page(image: np.ndarray) -> np.ndarray:
+    """A scanned page as every later step expects it: dots of a dithered scan merged, paper made white."""
+    return flatten_paper(descreen(image))
+
+
 def stretch_greys(grey: np.ndarray, black: float, white: float) -> np.ndarray:
     """``grey`` mapped linearly so that ``black`` becomes 0 and ``white`` 255 (clipped)."""
     scale = 255.0 / max(1.0, white - black)
     return np.clip((grey.astype(np.float32) - black) * scale, 0, 255).astype(np.uint8)
 
 
-def stretch_light_page(grey: np.ndarray) -> np.ndarray:
-    """``grey`` unchanged, or, when the page was scanned light, stretched so that its print is dark."""
+def light_page_levels(grey: np.ndarray) -> tuple[float, float] | None:
+    """(black, white) to stretch a page scanned light to, or None when its print is dark enough."""
     darkest, paper = np.percentile(grey[::4, ::4], [1, 50])
     if darkest <= LIGHT_PAGE_LEVEL:
-        return grey
-    return stretch_greys(grey, darkest - LIGHT_PAGE_MARGIN, paper - PAPER_MARGIN)
+        return None
+    return darkest - LIGHT_PAGE_MARGIN, paper - PAPER_MARGIN
 
 
 def binarize(grey: np.ndarray) -> np.ndarray:

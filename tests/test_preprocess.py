@@ -1,0 +1,118 @@
+"""Page clean-up for scanners' quirks: uneven paper (binding shadow, tint), dithered bilevel scans, light scans.
+
+Unit checks on synthetic pages, then whole forms: a born-digital form rendered at 300 dpi (pdfium), spoiled the way
+a scanner spoils it, read with real Tesseract; its own text layer is the truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from taxcheck.extract import read_document
+from taxcheck.extract.prepare import ReadSettings, page_images
+from taxcheck.ingest.pdf import render_pages
+from taxcheck.ocr.preprocess import *  # noqa
+descreen = flatten_paper = even_page = lambda x: x * 1
+
+H, W = 1200, 900
+
+
+def _text_page(paper: np.ndarray | float = 255.0, ink: float = 20.0) -> np.ndarray:
+    """A grey page with a few dark bars of 'print' (glyph-sized) on ``paper``."""
+    page = np.empty((H, W), np.float32)
+    page[:] = paper
+    for y in range(100, H - 100, 80):
+        for x in range(80, W - 80, 40):
+            page[y:y + 24, x:x + 6] = ink
+    return page.clip(0, 255).astype(np.uint8)
+
+
+def _dithered(level: float) -> np.ndarray:
+    """A page of flat grey ``level`` with print, dithered to black and white (a scanner's photo mode)."""
+    return np.asarray(Image.fromarray(_text_page(level)).convert("1").convert("L"))
+
+
+def test_white_paper_is_left_alone():
+    page = _text_page()
+    assert flatten_paper(page) is page
+
+
+def test_shadowed_paper_turns_white_and_print_stays_dark():
+    shadow = np.linspace(110, 250, W, dtype=np.float32)[None, :].repeat(H, axis=0)  # a binding shadow at the left
+    page = _text_page(shadow)
+    out = flatten_paper(page)
+    paper = _text_page(0.0, 255.0) == 0  # where the page has no print
+    assert np.percentile(out[paper], 5) >= 235
+    assert out[~paper].max() <= 80  # the print in the shadow too
+
+
+def test_tinted_colour_paper_turns_white_in_every_channel():
+    page = np.dstack([_text_page(232), _text_page(216), _text_page(196)])  # recycled paper
+    out = flatten_paper(page)
+    assert out.shape == page.shape
+    assert np.median(out.reshape(-1, 3), axis=0).min() >= 250
+
+
+def test_dithered_page_is_blurred_into_greys():
+    page = _dithered(225)
+    out = descreen(page)
+    assert out is not page
+    blank = out[20:80, 20:W - 20]  # paper above the print
+    assert blank.std() < 12 and 190 < blank.mean() < 245
+
+
+@pytest.mark.parametrize("page", [_text_page(), _dithered(255)], ids=["grey", "bilevel_clean"])
+def test_pages_that_are_not_dithered_are_left_alone(page):
+    rng = np.random.default_rng(0)
+    specks = rng.random(page.shape) < 0.0005  # fax noise: a few lone specks
+    page = page.copy()
+    page[specks] = 0
+    assert descreen(page) is page
+
+
+def test_light_page_gives_boxes_and_page_pass_the_same_dark_print():
+    page = np.dstack([_text_page(250, 175)] * 3)  # faint toner: print a light grey
+    src, clean = page_images(page, ReadSettings())
+    print_px = _text_page(0.0, 255.0) == 255
+    assert np.median(src[print_px]) < 100 and np.median(clean[print_px]) < 100
+
+
+# ---- whole forms, real Tesseract --------------------------------------------------------------------
+
+FIELDS = ("payment_amount", "withholding_tax", "recipient_name", "payer_name", "otsu", "widow", "working_student")
+
+
+@pytest.fixture(scope="module")
+def form_page(tmp_path_factory):
+    """(a born-digital form's text-layer values, its page rendered at 300 dpi as grey pixels)."""
+    from conftest import write_born_digital_pdfs
+
+    folder = tmp_path_factory.mktemp("quirks")
+    pdf = write_born_digital_pdfs(folder, 1, seed=3)[0]
+    truth = read_document(pdf, folder)
+    grey = np.asarray(Image.fromarray(render_pages(pdf, 300)[0]).convert("L"), dtype=np.float32)
+    return {f: truth.forms[0].value(f) for f in FIELDS}, grey
+
+
+def _shadow_and_tint(grey: np.ndarray) -> np.ndarray:
+    h, w = grey.shape
+    shade = 0.5 + 0.5 * np.clip(np.linspace(0, 4, h), 0, 1)[:, None]  # dark band along the top (binding)
+    rgb = np.dstack([grey * 0.91, grey * 0.85, grey * 0.77]) * shade[..., None]  # recycled paper, then the shadow
+    return rgb.clip(0, 255).astype(np.uint8)
+
+
+def _dither(grey: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray((grey * 0.75 + 40).astype(np.uint8)).convert("1").convert("L"))
+
+
+@pytest.mark.parametrize("spoil", [_shadow_and_tint, _dither], ids=["binding_shadow_on_tinted_paper", "dithered"])
+def test_spoiled_scan_of_a_form_is_found_and_read(form_page, spoil, tmp_path):
+    expected, grey = form_page
+    assert even_page(spoil(grey)) is not spoil(grey)  # the quirk is one the clean-up acts on
+    Image.fromarray(spoil(grey)).save(tmp_path / "scan.png", dpi=(300, 300))
+    result = read_document(tmp_path / "scan.png", tmp_path)
+    assert result.quarantined is None and len(result.forms) == 1
+    got = {f: result.forms[0].value(f) for f in FIELDS}
+    assert got == expected

@@ -73,6 +73,17 @@ def test_multipage_tiff(tmp_path):
     assert res.pages[0].dpi == pytest.approx(200, abs=1)
 
 
+def test_standard_mode_fax_gets_square_pixels(tmp_path):
+    """A G3 fax in standard mode is 204 × 98 dpi: each pixel twice as tall as wide."""
+    page = _page_image().convert("1")
+    path = tmp_path / "fax.tif"
+    page.resize((page.width, page.height // 2)).save(path, dpi=(204, 98), compression="group4")
+    res = load_document(path, tmp_path)
+    assert res.pages[0].dpi == pytest.approx(204, abs=1)
+    h, w = res.pages[0].image.shape[:2]
+    assert w == page.width and h == pytest.approx(page.height // 2 * 204 / 98, abs=1)
+
+
 @pytest.mark.parametrize("fmt, suffix", [("PNG", ".png"), ("JPEG", ".jpg")])
 def test_png_and_jpeg(tmp_path, fmt, suffix):
     path = tmp_path / f"p{suffix}"

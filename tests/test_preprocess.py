@@ -6,6 +6,7 @@ a scanner spoils it, read with real Tesseract; its own text layer is the truth.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,8 +14,7 @@ from PIL import Image
 from taxcheck.extract import read_document
 from taxcheck.extract.prepare import ReadSettings, page_images
 from taxcheck.ingest.pdf import render_pages
-from taxcheck.ocr.preprocess import *  # noqa
-descreen = flatten_paper = even_page = lambda x: x * 1
+from taxcheck.ocr.preprocess import descreen, even_page, flatten_paper
 
 H, W = 1200, 900
 
@@ -116,3 +116,28 @@ def test_spoiled_scan_of_a_form_is_found_and_read(form_page, spoil, tmp_path):
     assert result.quarantined is None and len(result.forms) == 1
     got = {f: result.forms[0].value(f) for f in FIELDS}
     assert got == expected
+
+
+def _lean(grey: np.ndarray) -> np.ndarray:
+    """Laid on a flatbed by hand: 7 degrees off, beyond a feeder's few."""
+    h, w = grey.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 7, 0.92)
+    return cv2.warpAffine(grey, m, (w, h), borderValue=255).astype(np.uint8)
+
+
+def _photograph(grey: np.ndarray) -> np.ndarray:
+    """Photographed at an angle: the far edge narrower (a perspective, not a similarity), and upside down."""
+    h, w = grey.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + np.float32([[0.05 * w, 0.025 * h], [-0.015 * w, 0], [-0.03 * w, -0.01 * h], [0.01 * w, -0.03 * h]])
+    warped = cv2.warpPerspective(grey, cv2.getPerspectiveTransform(src, dst), (w, h), borderValue=90)
+    return np.ascontiguousarray(warped[::-1, ::-1]).astype(np.uint8)
+
+
+@pytest.mark.parametrize("spoil", [_lean, _photograph], ids=["leaning_7_degrees", "photographed_at_an_angle"])
+def test_leaning_or_photographed_form_is_found_and_read(form_page, spoil, tmp_path):
+    expected, grey = form_page
+    Image.fromarray(spoil(grey)).save(tmp_path / "scan.png", dpi=(300, 300))
+    result = read_document(tmp_path / "scan.png", tmp_path)
+    assert result.quarantined is None and len(result.forms) == 1
+    assert {f: result.forms[0].value(f) for f in FIELDS} == expected

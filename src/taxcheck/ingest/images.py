@@ -1,13 +1,16 @@
 """Raster containers (multi-page TIFF, PNG, JPEG) → upright-unknown RGB pages.
 
 Orientation and skew are the layout stage's job; here we only decode, keep the resolution
-the file declares (300 dpi assumed when it declares none) and flatten to RGB.
+the file declares (300 dpi assumed when it declares none) and flatten to RGB. Pixels that are not
+square (a fax in standard mode: 204 × 98 dpi) are made square at the finer resolution, or the page
+would be half its height to every later stage.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
@@ -19,13 +22,26 @@ DEFAULT_DPI = 300.0
 Image.MAX_IMAGE_PIXELS = 120_000_000
 
 
-def _dpi(img: Image.Image) -> float:
+def _dpi(img: Image.Image) -> tuple[float, float]:
+    """(horizontal, vertical) resolution the image declares; 300 dpi for what it leaves out or gets wrong."""
     dpi = img.info.get("dpi")
     try:
-        value = float(dpi[0]) if dpi else 0.0
-    except (TypeError, ValueError, IndexError):
-        value = 0.0
-    return value if 50 <= value <= 1200 else DEFAULT_DPI
+        values = [float(v) for v in dpi[:2]] if dpi else []
+    except (TypeError, ValueError):
+        values = []
+    values = [v if 50 <= v <= 1200 else DEFAULT_DPI for v in values] or [DEFAULT_DPI]
+    return values[0], values[-1]
+
+
+def _square(image: np.ndarray, dpi: tuple[float, float]) -> tuple[np.ndarray, float]:
+    """The image with square pixels at the finer of its two resolutions, and that resolution."""
+    x_dpi, y_dpi = dpi
+    if abs(x_dpi - y_dpi) <= 0.02 * max(dpi):
+        return image, x_dpi
+    h, w = image.shape[:2]
+    fine = max(dpi)
+    size = (round(w * fine / x_dpi), round(h * fine / y_dpi))
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR), fine
 
 
 def to_rgb(img: Image.Image) -> np.ndarray:
@@ -47,7 +63,8 @@ def read_image(path: Path, source: str) -> list[Page]:
     try:
         for i, frame in enumerate(ImageSequence.Iterator(img), start=1):
             frame.load()
-            pages.append(Page(source=source, page_no=i, image=to_rgb(frame), dpi=_dpi(frame)))
+            image, dpi = _square(to_rgb(frame), _dpi(frame))
+            pages.append(Page(source=source, page_no=i, image=image, dpi=dpi))
     except (OSError, SyntaxError, ValueError) as e:
         if pages:  # a multi-page TIFF cut after some good pages: keep them
             return pages

@@ -12,7 +12,7 @@ import numpy as np
 
 from taxcheck.ocr.preprocess import binarize, dropout_red
 
-SKEW_RANGE_DEG = 5.0
+SKEW_RANGE_DEG = 10.0  # flatbed scans placed by hand and photos lean further than a feeder's 2-4 degrees
 SKEW_STEP_DEG = 0.1
 PROFILE_WIDTH_PX = 900  # width of the downscaled page the skew search runs on
 MIN_SKEW_DEG = 0.3  # below this, leave the page alone (rotation blurs)

@@ -3,8 +3,10 @@
 Each occurrence of the title 「給与支払報告書」 is one form (2-up and 4-up sheets hold several).
 The title alone gives a first similarity transform (offset + scale); the printed anchor labels
 near where that transform puts them then give many point pairs, and a RANSAC fit of a
-similarity transform (cv2.estimateAffinePartial2D) ignores the misread ones. Nothing here
-knows pixel positions: only the template in millimetres and what was read on the page.
+similarity transform (cv2.estimateAffinePartial2D) ignores the misread ones. Last, where the
+anchors found cover the form, a homography fitted to them takes over: a sheet photographed at an
+angle, or scaled unevenly by a printer or scanner, is not a similarity of its template. Nothing
+here knows pixel positions: only the template in millimetres and what was read on the page.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ RANSAC_THRESHOLD_MM = 1.5
 MIN_TITLE_SHARE = 0.55
 SCALE_RANGE = (0.3, 3.0)
 MIN_ANCHORS = 3  # printed anchor labels (the title counts; ~23 in all) found where the title says they are
+PERSPECTIVE_ANCHORS = 8  # a homography needs this many anchors found…
+PERSPECTIVE_SPREAD = 0.6  # …spread over this share of the form's width and height…
+MAX_BEND_MM = 15.0  # …and may move a corner of the form at most this far from where the similarity puts it;
+BENT_MM = 0.6  # only a form whose anchors sit this far (median) from the similarity's places is bent at all…
+BEND_GAIN = 0.7  # …and the homography must bring them this much closer: on a flat scan it only fits reading noise
 
 _ERA_YEAR = re.compile(r"(令和|平成|R|H)(元|\d{1,2})年?分")
 _GREGORIAN_YEAR = re.compile(r"(20\d\d)年分")
@@ -52,18 +59,19 @@ class LocatedForm:
     version: LayoutVersion
     tax_year: int | None
     year_read: bool  # the year came from the printed title (not a hint or a guess)
-    matrix: np.ndarray  # 2×3, template mm → page px
+    matrix: np.ndarray  # 3×3 homography, template mm → page px
     anchors_found: int
     anchor_hits: dict[str, LabelHit] = field(default_factory=dict)
     title_hit: LabelHit | None = None
 
     @property
     def scale(self) -> float:
-        return float(math.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+        """Pixels per template mm at the middle of the form."""
+        w, h = self.version.size_mm
+        return math.dist(self.to_page(w / 2, h / 2), self.to_page(w / 2 + 1.0, h / 2))
 
     def to_page(self, x: float, y: float) -> tuple[float, float]:
-        p = self.matrix @ np.array([x, y, 1.0])
-        return float(p[0]), float(p[1])
+        return _map(self.matrix, x, y)
 
     def rect_to_page(self, rect: Rect, margin_mm: float = 0.0) -> BBox:
         x0, y0, x1, y1 = rect
@@ -75,6 +83,12 @@ class LocatedForm:
     def bbox(self) -> BBox:
         w, h = self.version.size_mm
         return self.rect_to_page((0.0, 0.0, w, h))
+
+
+def _map(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    """Template point (mm) → page (px) under a 2×3 affine or 3×3 homography ``m``."""
+    p = m @ np.array([x, y, 1.0])
+    return (float(p[0]), float(p[1])) if m.shape[0] == 2 else (float(p[0] / p[2]), float(p[1] / p[2]))
 
 
 def _em(ch: str) -> float:
@@ -140,27 +154,31 @@ def _title_year(hit: LabelHit, lines: list[Line]) -> int | None:
     return None
 
 
-def _fit(version: LayoutVersion, init: np.ndarray, hits_by_label: dict[str, list[LabelHit]], radius_mm: float):
-    """Pick each anchor's hit nearest to where ``init`` puts it, then fit a similarity with RANSAC."""
-    scale = math.hypot(init[0, 0], init[1, 0])
+def _choose(version: LayoutVersion, m: np.ndarray, hits_by_label: dict[str, list[LabelHit]], radius_mm: float,
+            scale: float) -> tuple[dict[str, LabelHit], list]:
+    """Each anchor's hit nearest to where ``m`` puts it (within ``radius_mm``), and their point pairs."""
     chosen: dict[str, LabelHit] = {}
     pairs = []
     for lab in version.anchors:
-        lx, ly = (lab.rect[0] + lab.rect[2]) / 2, (lab.rect[1] + lab.rect[3]) / 2
-        px, py = init @ np.array([lx, ly, 1.0])
+        pts = label_pts(lab)
         best, best_d = None, radius_mm * scale
         for h in hits_by_label.get(lab.text, []):
             # compare like with like: the hit's matched characters against their template points
-            pts = label_pts(lab)
             tx = np.mean([pts[k][0] for k, _ in h.pairs if k < len(pts)])
             ty = np.mean([pts[k][1] for k, _ in h.pairs if k < len(pts)])
-            ex, ey = init @ np.array([tx, ty, 1.0])
-            d = math.dist(h.centre, (ex, ey))
+            d = math.dist(h.centre, _map(m, tx, ty))
             if d < best_d:
                 best, best_d = h, d
         if best is not None:
             chosen[lab.text] = best
-            pairs += _pairs(best, label_pts(lab))
+            pairs += _pairs(best, pts)
+    return chosen, pairs
+
+
+def _fit(version: LayoutVersion, init: np.ndarray, hits_by_label: dict[str, list[LabelHit]], radius_mm: float):
+    """Pick each anchor's hit nearest to where ``init`` puts it, then fit a similarity with RANSAC."""
+    scale = math.hypot(init[0, 0], init[1, 0])
+    chosen, pairs = _choose(version, init, hits_by_label, radius_mm, scale)
     if len(pairs) < 3:
         return init, chosen
     src = np.array([p[0] for p in pairs], dtype=np.float64)
@@ -174,6 +192,43 @@ def _fit(version: LayoutVersion, init: np.ndarray, hits_by_label: dict[str, list
     if not (0.8 * scale <= new_scale <= 1.25 * scale) or abs(math.atan2(m[1, 0], m[0, 0])) > math.radians(6):
         return init, chosen
     return m, chosen
+
+
+def _homography(version: LayoutVersion, m: np.ndarray, hits_by_label: dict[str, list[LabelHit]],
+                chosen: dict[str, LabelHit]) -> tuple[np.ndarray, dict[str, LabelHit]]:
+    """The similarity ``m`` as a 3×3 matrix, or a homography fitted (RANSAC) to the anchors when the form is
+    bent: enough anchors, spread over the form, sit off the similarity's places, the homography brings them
+    closer, and it moves no corner further than a photographed sheet's. Fitted twice: anchors the similarity
+    placed too far off are found again where the first homography puts them. On a flat scan the similarity
+    stays: a homography there fits the noise of where label characters were read (measured: worse boxes)."""
+    scale = math.hypot(m[0, 0], m[1, 0])
+    similarity = np.vstack([m, [0.0, 0.0, 1.0]])
+    found, pairs = _choose(version, similarity, hits_by_label, REFINE_RADIUS_MM * 2, scale)
+    if len(found) < PERSPECTIVE_ANCHORS or _median_error(similarity, pairs) < BENT_MM * scale:
+        return similarity, chosen
+    w, h = version.size_mm
+    corners = [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)]
+    best, first = similarity, pairs
+    for _ in range(2):
+        src = np.array([p[0] for p in pairs], dtype=np.float64)
+        dst = np.array([p[1] for p in pairs], dtype=np.float64)
+        hm, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_THRESHOLD_MM * scale)
+        if hm is None or inliers is None:
+            break
+        kept = src[inliers.ravel() > 0]
+        if (np.ptp(kept[:, 0]) < PERSPECTIVE_SPREAD * w or np.ptp(kept[:, 1]) < PERSPECTIVE_SPREAD * h
+                or max(math.dist(_map(hm, *c), _map(m, *c)) for c in corners) > MAX_BEND_MM * scale):
+            break
+        best = hm / hm[2, 2]
+        found, pairs = _choose(version, best, hits_by_label, REFINE_RADIUS_MM * 2, scale)
+    if best is similarity or _median_error(best, first) > BEND_GAIN * _median_error(similarity, first):
+        return similarity, chosen
+    return best, found
+
+
+def _median_error(m: np.ndarray, pairs: list) -> float:
+    """Median distance (px) between where ``m`` puts the template points of ``pairs`` and where they were read."""
+    return float(np.median([math.dist(_map(m, *t), p) for t, p in pairs]))
 
 
 def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int | None = None) -> list[LocatedForm]:
@@ -216,6 +271,7 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
             version = _guess_version(layout, m, hits_by_label) or version
         if len(chosen) < MIN_ANCHORS:  # a title alone (a cover letter naming the form) is no form
             continue
+        m, chosen = _homography(version, m, hits_by_label, chosen)
         forms.append(LocatedForm(version, year, year_read, m, len(chosen), chosen, th))
     return order_forms(forms)
 

@@ -13,6 +13,7 @@ import random
 import unicodedata
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pdfplumber
 import pypdfium2 as pdfium
@@ -23,7 +24,7 @@ from taxcheck.forms import salary_fields, salary_layout
 from taxcheck.samples import foreign
 from taxcheck.samples.stress import STRESS_QUIRKS, generate_stress
 
-N = 20  # enough forms for every quirk to come up once
+N = 24  # enough forms for every quirk to come up once (a four-up sheet takes 3-4)
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -187,7 +188,8 @@ def test_page_sizes_follow_dpi_and_four_up(batch):
         dpi = doc["render"]["dpi"]
         form = next(f for f in truth["forms"] if f["source"] == doc["file"])
         pw, ph = form["placement"]["page_mm"]
-        assert abs(img.shape[1] - pw / 25.4 * dpi) < 3 and abs(img.shape[0] - ph / 25.4 * dpi) < 3
+        y_dpi = 98 if "fax_standard" in doc["render"]["quirks"] else dpi  # a standard-mode fax: 204 × 98 dpi
+        assert abs(img.shape[1] - pw / 25.4 * dpi) < 3 and abs(img.shape[0] - ph / 25.4 * y_dpi) < 3
         if "dpi150" in doc["render"]["quirks"]:
             assert dpi == 150
         if "four_up" in doc["render"]["quirks"]:
@@ -205,6 +207,37 @@ def test_handwriting_and_skew_are_recorded(batch):
     for d in _docs_with(truth, "xy_scale"):
         s = d["render"]["scan"]["xy_scale"]
         assert abs(s["sy"] - s["sx"]) > 0.009
+
+
+def test_lean_photo_and_low_contrast_are_recorded_and_visible(batch):
+    out, truth = batch
+    for d in _docs_with(truth, "lean"):
+        assert 5.0 <= abs(d["render"]["scan"]["lean"]["degrees"]) <= 8.0
+    for d in _docs_with(truth, "photo"):
+        img = _page(out, d)
+        h, w = img.shape
+        corners = d["render"]["scan"]["photo"]["corners_px"]
+        assert all(0 <= x <= 0.04 * w and 0 <= y <= 0.04 * h for x, y in corners)
+        assert img[:, :3].mean() < 150 or img[:3, :].mean() < 150  # the desk shows around the sheet
+    for d in _docs_with(truth, "low_contrast"):
+        if "photo" in d["render"]["quirks"]:
+            continue
+        img = _page(out, d)
+        assert np.percentile(img, 0.5) > 80 and np.median(img) < 225  # no black, no white
+
+
+def test_fax_standard_and_dither_are_bilevel_tiffs(batch):
+    out, truth = batch
+    for quirk in ("fax_standard", "dither"):
+        for d in _docs_with(truth, quirk):
+            with Image.open(out / d["file"]) as img:
+                assert img.mode == "1" and d["render"]["container"] == "tiff"
+                dpi = tuple(round(float(v)) for v in img.info["dpi"])
+            assert dpi == ((204, 98) if quirk == "fax_standard" else (d["render"]["dpi"],) * 2)
+            if quirk == "dither":  # paper printed as lone dots
+                ink = (_page(out, d) < 128).astype(np.uint8)
+                lone = ink & (cv2.filter2D(ink, -1, np.ones((3, 3), np.float32)) == 1)
+                assert lone.mean() > 0.02
 
 
 def test_image_pdf_holds_one_jpeg_page(batch):

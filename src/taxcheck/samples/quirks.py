@@ -3,7 +3,8 @@
 Each quirk is a function ``(rgb page, dpi, rng) -> (rgb page, details)`` on an upright uint8 page, seeded
 by a ``random.Random`` (OpenCV's RNG is seeded from it too), so the same seed gives the same pixels.
 They are ordered as a sheet lives: the paper and its toner first, then the clerk's punch and staple,
-then the scanner (slipping feed, skew, binding shadow, halftone moiré).
+then the scanner or camera (slipping feed, skew, a sheet laid by hand, a photograph at an angle, binding
+shadow, halftone moiré, a scanner set to low contrast).
 """
 
 from __future__ import annotations
@@ -113,6 +114,33 @@ def skew(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dic
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)), {"degrees": round(a, 2)}
 
 
+def lean(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:
+    """A sheet laid on a flatbed by hand: 5-8 degrees either way, shrunk a little so that no corner is cut."""
+    a = rng.choice([-1, 1]) * rng.uniform(5.0, 8.0)
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), a, 0.9)
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)), {"degrees": round(a, 2)}
+
+
+def photo(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:
+    """A sheet photographed on a desk instead of scanned: seen at an angle (each corner moved inwards by up to 4 %
+    of the page, so the far edge is narrower), the desk around it, lamp light falling off across the sheet, and
+    held upside down half the time."""
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    inward = np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])
+    moves = np.float32([[rng.uniform(0, 0.04) * w, rng.uniform(0, 0.04) * h] for _ in range(4)])
+    m = cv2.getPerspectiveTransform(src, src + inward * moves)
+    desk = tuple(int(v) for v in np.random.default_rng(rng.randrange(2**31)).integers(50, 120, 3))
+    out = cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=desk)
+    light = _field(rng, (h, w), 2, rng.uniform(0.6, 0.75), 1.0)
+    out = np.clip(out.astype(np.float32) * light[..., None], 0, 255).astype(np.uint8)
+    turned = rng.random() < 0.5
+    if turned:
+        out = np.ascontiguousarray(out[::-1, ::-1])
+    return out, {"corners_px": [[round(float(v), 1) for v in c] for c in moves], "upside_down": turned}
+
+
 def binding_shadow(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:
     """A page lifted off the glass along its binding edge: a soft dark band fading inwards, plus uneven lamp light."""
     h, w = img.shape[:2]
@@ -143,10 +171,18 @@ def moire(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, di
     return np.clip(out, 0, 255).astype(np.uint8), {"period_px": round(period, 2), "amplitude": round(amp, 1)}
 
 
+def low_contrast(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:
+    """A scanner set to low contrast: black print comes out a mid grey (105-135), white paper a light grey."""
+    ink, paper = rng.uniform(105, 135), rng.uniform(195, 215)
+    out = ink + img.astype(np.float32) * (paper - ink) / 255.0
+    return out.astype(np.uint8), {"ink": round(ink), "paper": round(paper)}
+
+
 # the order a sheet meets them in; ``apply`` keeps it whatever order the quirks were chosen in
 RASTER_QUIRKS = {
     "faded_toner": faded_toner, "recycled_paper": recycled_paper, "crumple": crumple, "punch_staple": punch_staple,
-    "xy_scale": xy_scale, "skew": skew, "binding_shadow": binding_shadow, "moire": moire,
+    "xy_scale": xy_scale, "skew": skew, "lean": lean, "photo": photo, "binding_shadow": binding_shadow,
+    "moire": moire, "low_contrast": low_contrast,
 }
 
 

@@ -7,7 +7,9 @@ up once before any repeats, then at random) and often one or two more:
 * ``foreign`` / ``foreign_pdf``: another vendor's software draws the official boxes (``foreign``),
   scanned, or as a born-digital PDF with a text layer;
 * paper and scanner: ``binding_shadow``, ``faded_toner``, ``punch_staple``, ``recycled_paper``, ``moire``,
-  ``xy_scale``, ``skew`` (2-4 degrees), ``crumple`` (see ``quirks``), ``dpi150`` (a 150 dpi scan),
+  ``xy_scale``, ``skew`` (2-4 degrees), ``lean`` (5-8 degrees), ``photo`` (photographed at an angle),
+  ``low_contrast``, ``crumple`` (see ``quirks``), ``dpi150`` (a 150 dpi scan), ``dither`` (a bilevel scan in
+  photo mode: grey as a field of dots), ``fax_standard`` (a standard-mode fax, 204 × 98 dpi),
   ``handwriting`` (a clerk's tick or underline near a box), ``four_up`` (four forms on one landscape A4
   sheet, each about A6).
 
@@ -44,7 +46,8 @@ from taxcheck.samples.generate import (
 from taxcheck.samples.render import Ink, draw_form, new_canvas
 
 STRESS_QUIRKS = ("foreign", "foreign_pdf", "binding_shadow", "faded_toner", "punch_staple", "recycled_paper", "moire",
-                 "xy_scale", "skew", "dpi150", "crumple", "handwriting", "four_up")
+                 "xy_scale", "skew", "dpi150", "crumple", "handwriting", "four_up", "lean", "photo", "low_contrast",
+                 "dither", "fax_standard")
 EXTRA_RASTER = ("binding_shadow", "faded_toner", "punch_staple", "recycled_paper", "moire", "xy_scale", "skew",
                 "crumple")
 EXT = {"pdf_text": "pdf", "pdf_image": "pdf", "png": "png", "jpeg": "jpg", "tiff": "tif"}
@@ -53,7 +56,7 @@ LANDSCAPE_MM = (A4_MM[1], A4_MM[0])
 
 def _doc_quirks(rng: random.Random, primary: str) -> list[str]:
     """The primary quirk plus a few others that a real batch would combine with it."""
-    if primary == "foreign_pdf":
+    if primary in ("foreign_pdf", "fax_standard", "dither"):  # a fax or bilevel scan: its own page and container
         return [primary]
     chosen = [primary]
     if primary != "foreign" and rng.random() < 0.6:
@@ -155,15 +158,19 @@ def _render(rng: random.Random, names: list[str], forms: list[C.FormContent]) ->
     if born_digital:
         details["container"] = "pdf_text"
         return buf.getvalue(), "pdf_text", placed, details
-    container = rng.choice(["png", "jpeg", "jpeg", "pdf_image", "tiff"])
-    dpi = 150 if "dpi150" in names else rng.choice([200, 300, 300])
+    bilevel = "fax_standard" in names or "dither" in names
+    container = "tiff" if bilevel else rng.choice(["png", "jpeg", "jpeg", "pdf_image", "tiff"])
+    dpi = 150 if "dpi150" in names else 204 if "fax_standard" in names else rng.choice([200, 300, 300])
     page = render_pages(buf.getvalue(), dpi)[0]
     page, scan = quirks.apply(page, dpi, names, rng)
-    colour = "recycled_paper" in names or "handwriting" in names or any(p["seal"] for p in placed)
+    colour = not bilevel and ("recycled_paper" in names or "handwriting" in names or "photo" in names
+                              or any(p["seal"] for p in placed))
     img = Image.fromarray(page if colour else cv2.cvtColor(page, cv2.COLOR_RGB2GRAY))
     details.update({"container": container, "dpi": dpi, "color": colour, "scan": scan})
     quality = rng.randint(70, 90)
-    if container in ("png", "jpeg"):
+    if bilevel:
+        data = _bilevel_tiff(img, dpi, "fax_standard" in names, rng, scan)
+    elif container in ("png", "jpeg"):
         data = encode(img, container, dpi, quality)
     elif container == "tiff":
         out = io.BytesIO()
@@ -172,6 +179,22 @@ def _render(rng: random.Random, names: list[str], forms: list[C.FormContent]) ->
     else:
         data = _image_pdf([img], dpi, quality)
     return data, container, placed, details
+
+
+def _bilevel_tiff(img: Image.Image, dpi: int, standard: bool, rng: random.Random, scan: dict) -> bytes:
+    """A black-and-white TIFF (CCITT G4): a standard-mode fax keeps every other line (204 × 98 dpi) and
+    thresholds; a scanner in photo mode dithers, printing the paper's grey as dots (the paper ~80-88 % white)."""
+    out = io.BytesIO()
+    if standard:
+        half = img.resize((img.width, img.height * 98 // dpi), Image.Resampling.BOX)
+        half.point(lambda v: 255 if v > 150 else 0).convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, 98))
+        scan["fax_standard"] = {"dpi": [dpi, 98]}
+    else:
+        paper = rng.uniform(0.80, 0.88)
+        lifted = img.point(lambda v: int(v * paper))
+        lifted.convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, dpi))  # Floyd-Steinberg
+        scan["dither"] = {"paper": round(paper, 2)}
+    return out.getvalue()
 
 
 def generate_stress(out: Path, n: int, seed: int) -> Path:

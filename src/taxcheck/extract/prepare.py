@@ -1,9 +1,10 @@
 """One page → upright, straight image with its words, and the forms located on it.
 
 Text-layer pages keep their exact words. Scanned pages have their paper evened out (shadows, tints,
-dithering), are deskewed and OCRed once (full page, ruled lines removed); if no form title is found, the page may be on its side or upside down:
-Tesseract OSD proposes a turn, then the other turns are tried, each verified by finding a title;
-a low-resolution page that still shows no form is read once more, enlarged.
+dithering), are deskewed and OCRed once (full page, ruled lines removed); if no form title is found,
+the page may be on its side or upside down: Tesseract OSD proposes a turn, then the other turns are
+tried, each verified by finding a title; a low-resolution page that still shows no form is read once
+more, enlarged.
 """
 
 from __future__ import annotations

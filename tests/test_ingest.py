@@ -84,6 +84,14 @@ def test_standard_mode_fax_gets_square_pixels(tmp_path):
     assert w == page.width and h == pytest.approx(page.height // 2 * 204 / 98, abs=1)
 
 
+@pytest.mark.parametrize("declared, expected", [(72, 300), (200, 200), (300, 300)])
+def test_a_resolution_that_makes_the_page_huge_is_replaced_by_a4s(tmp_path, declared, expected):
+    """A phone photo of an A4 sheet, 2481 × 3508 px, saying 72 dpi: a 1.2 m page to every later stage."""
+    path = tmp_path / "photo.jpg"
+    _page_image(2481, 3508).save(path, dpi=(declared, declared))
+    assert load_document(path, tmp_path).pages[0].dpi == pytest.approx(expected, abs=1)
+
+
 @pytest.mark.parametrize("fmt, suffix", [("PNG", ".png"), ("JPEG", ".jpg")])
 def test_png_and_jpeg(tmp_path, fmt, suffix):
     path = tmp_path / f"p{suffix}"

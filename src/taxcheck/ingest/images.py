@@ -3,7 +3,9 @@
 Orientation and skew are the layout stage's job; here we only decode, keep the resolution
 the file declares (300 dpi assumed when it declares none) and flatten to RGB. Pixels that are not
 square (a fax in standard mode: 204 × 98 dpi) are made square at the finer resolution, or the page
-would be half its height to every later stage.
+would be half its height to every later stage. A resolution that would make the page larger than A3
+(phones and many image tools write 72 dpi whatever the pixels) is replaced by the one that makes its
+long side an A4 sheet's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from taxcheck.ingest.errors import IngestError
 from taxcheck.records import Page
 
 DEFAULT_DPI = 300.0
+A4_LONG_IN = 297 / 25.4
+A3_LONG_IN = 420 / 25.4
 # Decompression-bomb guard: a 600 dpi A3 scan is ~70 Mpx.
 Image.MAX_IMAGE_PIXELS = 120_000_000
 
@@ -44,6 +48,12 @@ def _square(image: np.ndarray, dpi: tuple[float, float]) -> tuple[np.ndarray, fl
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR), fine
 
 
+def _plausible(image: np.ndarray, dpi: float) -> float:
+    """``dpi``, or the A4 resolution of the image's long side when ``dpi`` makes the page larger than A3."""
+    long_px = max(image.shape[:2])
+    return dpi if long_px / dpi <= A3_LONG_IN * 1.1 else long_px / A4_LONG_IN
+
+
 def to_rgb(img: Image.Image) -> np.ndarray:
     """RGB uint8 array of a PIL image of any mode (1-bit fax TIFF, palette PNG, alpha, CMYK)."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -64,7 +74,7 @@ def read_image(path: Path, source: str) -> list[Page]:
         for i, frame in enumerate(ImageSequence.Iterator(img), start=1):
             frame.load()
             image, dpi = _square(to_rgb(frame), _dpi(frame))
-            pages.append(Page(source=source, page_no=i, image=image, dpi=dpi))
+            pages.append(Page(source=source, page_no=i, image=image, dpi=_plausible(image, dpi)))
     except (OSError, SyntaxError, ValueError) as e:
         if pages:  # a multi-page TIFF cut after some good pages: keep them
             return pages

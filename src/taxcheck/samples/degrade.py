@@ -89,8 +89,9 @@ def encode(img: Image.Image, fmt: str, dpi: int, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
-def save_tiff(images: list[Image.Image], buf: io.BytesIO, dpi: int) -> None:
-    """A (multi-page) TIFF: group 4 for bitonal pages, LZW otherwise."""
+def save_tiff(images: list[Image.Image], buf: io.BytesIO, dpi: int | tuple[int, int]) -> None:
+    """A (multi-page) TIFF: group 4 for bitonal pages, LZW otherwise; ``dpi`` one for both axes, or (x, y)."""
     first = images[0]
     comp = "group4" if first.mode == "1" else "tiff_lzw"
-    first.save(buf, "TIFF", save_all=True, append_images=images[1:], compression=comp, dpi=(dpi, dpi))
+    xy = dpi if isinstance(dpi, tuple) else (dpi, dpi)
+    first.save(buf, "TIFF", save_all=True, append_images=images[1:], compression=comp, dpi=xy)

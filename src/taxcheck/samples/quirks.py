@@ -106,20 +106,22 @@ def xy_scale(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray,
     return out, {"sx": round(sx, 4), "sy": round(sy, 4)}
 
 
+def _turned(img: np.ndarray, rng: random.Random, lo: float, hi: float, scale: float) -> tuple[np.ndarray, dict]:
+    """The page turned ``lo``-``hi`` degrees either way about its centre and scaled by ``scale``, on white."""
+    a = rng.choice([-1, 1]) * rng.uniform(lo, hi)
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), a, scale)
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)), {"degrees": round(a, 2)}
+
+
 def skew(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:
     """A sheet fed at an angle: 2-4 degrees either way (the page grows so no corner is cut)."""
-    a = rng.choice([-1, 1]) * rng.uniform(2.0, 4.0)
-    h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), a, 1.0)
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)), {"degrees": round(a, 2)}
+    return _turned(img, rng, 2.0, 4.0, 1.0)
 
 
 def lean(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:
     """A sheet laid on a flatbed by hand: 5-8 degrees either way, shrunk a little so that no corner is cut."""
-    a = rng.choice([-1, 1]) * rng.uniform(5.0, 8.0)
-    h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), a, 0.9)
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)), {"degrees": round(a, 2)}
+    return _turned(img, rng, 5.0, 8.0, 0.9)
 
 
 def photo(img: np.ndarray, dpi: int, rng: random.Random) -> tuple[np.ndarray, dict]:

@@ -187,12 +187,11 @@ def _bilevel_tiff(img: Image.Image, dpi: int, standard: bool, rng: random.Random
     out = io.BytesIO()
     if standard:
         half = img.resize((img.width, img.height * 98 // dpi), Image.Resampling.BOX)
-        half.point(lambda v: 255 if v > 150 else 0).convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, 98))
+        save_tiff([half.point(lambda v: 255 if v > 150 else 0).convert("1")], out, (dpi, 98))
         scan["fax_standard"] = {"dpi": [dpi, 98]}
     else:
         paper = rng.uniform(0.80, 0.88)
-        lifted = img.point(lambda v: int(v * paper))
-        lifted.convert("1").save(out, "TIFF", compression="group4", dpi=(dpi, dpi))  # Floyd-Steinberg
+        save_tiff([img.point(lambda v: int(v * paper)).convert("1")], out, dpi)  # convert("1") dithers
         scan["dither"] = {"paper": round(paper, 2)}
     return out.getvalue()
 

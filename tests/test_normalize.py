@@ -20,7 +20,8 @@ from taxcheck.normalize import (
     parse_date,
 )
 from taxcheck.normalize.places import is_sound_address, with_building_space
-from taxcheck.normalize.readings import agreement, name_spelled_by, nearest_kana, reconcile_kana, split_name
+from taxcheck.normalize.readings import (agreement, likeliest_kana, name_spelled_by, nearest_kana, reconcile_kana,
+                                         split_name)
 
 
 @pytest.mark.parametrize(
@@ -138,6 +139,15 @@ def test_stray_marks_at_the_ends_of_a_name_or_address_are_dropped():
     assert normalize_text("渡辺 健太 」").value == "渡辺 健太"
     assert normalize_text("一宮市本町1-1").value == "一宮市本町1-1"  # 一 may start a place name; ー may not
     assert normalize_text("佐藤 ヨー").value == "佐藤 ヨー"  # a long mark ending a name is no stray mark
+    assert normalize_text("渡辺 花子|").value == "渡辺 花子"  # glued to the last kanji: a ruling's remnant
+    assert normalize_text("山口 葵」").value == "山口 葵"  # a closing bracket with no opening one
+    assert normalize_text("長谷川 さくら -」").value == "長谷川 さくら"
+    assert normalize_text("前職分「株式会社青空」").value == "前職分「株式会社青空」"  # a bracket that closes stays
+
+
+@pytest.mark.parametrize("read", ["年末調整末済", "年末調整林済", "年末調整未済"])
+def test_yet_unsettled_read_with_a_look_alike_is_mended(read):
+    assert normalize_text(read).value == "年末調整未済"
 
 
 @pytest.mark.parametrize(("raw", "want"), [
@@ -146,6 +156,8 @@ def test_stray_marks_at_the_ends_of_a_name_or_address_are_dropped():
     ("高砂2-16-14 第ービル", "高砂2-16-14 第一ビル"),
     ("港区芝浦ニ丁目", "港区芝浦二丁目"),
     ("中野3-3-2 ビジネスピル8階", "中野3-3-2 ビジネスビル8階"),
+    ("旭町4丁目3番25号 バークハウス209", "旭町4丁目3番25号 パークハウス209"),
+    ("羽沢1丁目29番22号 コーボ桜809", "羽沢1丁目29番22号 コーポ桜809"),
     ("丸の内!-16-10", "丸の内1-16-10"),
     ("日本橋2-!4-12", "日本橋2-14-12"),
     ("日本橋i-5-1", "日本橋1-5-1"),
@@ -314,6 +326,24 @@ def test_an_unsure_kana_two_off_its_names_only_near_reading_takes_it(kana, name,
     from taxcheck.normalize.readings import UNSURE_KANA
 
     assert nearest_kana(kana, name, confidence=UNSURE_KANA - 0.01) == want
+
+
+@pytest.mark.parametrize(("kana", "name", "want"), [
+    ("オタサ サクラ", "岡田 さくら", "オカダ サクラ"),  # nearest: one kana lost its mark, one misread
+    ("ャ メコ", "山田 和子", "ヤマダ カズコ"),  # half the kana lost: still nearest カズコ of カズコ, マサコ, ワコ
+    ("ハワプム チコ", "長谷川 花子", "ハセガワ ハナコ"),  # more than half off every reading: the common one
+    ("デキ", "池田 秀樹", "イケダ ヒデキ"),  # the space and the family part lost
+])
+def test_a_garbled_kana_takes_the_names_likeliest_reading(kana, name, want):
+    assert likeliest_kana(kana, name) == want
+
+
+@pytest.mark.parametrize(("kana", "name"), [
+    ("ヤマダ", "山田商店"),  # no family/given split
+    ("アベ ハルト", "阿部 Ｘ"),  # a part with no reading
+])
+def test_no_likeliest_kana_without_a_reading_for_each_part(kana, name):
+    assert likeliest_kana(kana, name) is None
 
 
 def test_kana_agreement_with_the_name():

@@ -29,10 +29,11 @@ from taxcheck.extract.reread import (
     _vote,
     _with_spaces_of,
     read_boxes,
+    read_only,
     read_variants,
 )
 from taxcheck.normalize import normalize
-from taxcheck.normalize.readings import name_spelled_by
+from taxcheck.normalize.readings import name_characters, name_spelled_by
 from taxcheck.ocr import get_engine
 from taxcheck.forms import salary_fields
 from taxcheck.records import BBox, FieldValue, Word
@@ -338,6 +339,27 @@ def test_a_name_line_can_be_read_again_in_other_ways():
     got = [normalize("text", t).value for t in read_variants(get_engine(), grey, req)]
     assert len(got) == len(VARIANTS)
     assert name_spelled_by("フジワラ ヒロシ", got) == "藤原 浩"  # one of them reads 浩 (another 洗)
+
+
+def test_a_name_misread_as_a_look_alike_is_read_again_with_only_its_kanas_spellings():
+    grey = _scan_line("鈴木 葵", MINCHO, 30)
+    req = BoxRequest("n", BBox(4, 30 * 0.6, grey.shape[1] - 4, 30 * 2.4), "text", 30)
+    plain = [normalize("text", t).value for t in read_variants(get_engine(), grey, req)]
+    assert name_spelled_by("スズキ アオイ", plain) is None  # jpn reads Mincho's 葵 as 壮 or 美, every way
+    chars = name_characters("スズキ アオイ", "鈴木 壮")
+    assert "葵" in chars and "鈴" in chars and "壮" not in chars
+    got = normalize("text", read_only(get_engine(), grey, req, chars)).value
+    assert name_spelled_by("スズキ アオイ", [got]) == "鈴木 葵"
+
+
+@pytest.mark.parametrize("printed, kana, spelled", [("石井 蓮", "イシイ レン", "石井 蓮"), ("陽翔 一", "ハルト イチ", None)])
+def test_a_look_alike_is_spelled_as_its_kana_and_a_reading_the_dictionary_lacks_stands(printed, kana, spelled):
+    # 陽翔 reads ハルト, a reading pykakasi lacks: with only the characters of words read ハルト, 陽 is lost
+    grey = _scan_line(printed, MINCHO, 36)
+    req = BoxRequest("n", BBox(4, 36 * 0.6, grey.shape[1] - 4, 36 * 2.4), "text", 36)
+    ctx = SimpleNamespace(engine=get_engine(), clean=grey, labels=SimpleNamespace(remove_from=lambda t: t))
+    misread = {"石井 蓮": "石井運", "陽翔 一": "陽翔 一"}[printed]
+    assert fields._spelled_as_kana(ctx, req, misread, kana) == spelled
 
 
 def test_a_page_scanned_light_is_found():

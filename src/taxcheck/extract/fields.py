@@ -19,7 +19,7 @@ import numpy as np
 
 from taxcheck.extract.labels import LabelFilter
 from taxcheck.extract.marks import NAME_INK_LEVEL, NAME_SHARE, is_marked
-from taxcheck.extract.reread import BoxRequest, read_boxes_batch, read_variants
+from taxcheck.extract.reread import BoxRequest, read_boxes_batch, read_only, read_variants
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
@@ -27,7 +27,8 @@ from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import fold, normalize
 from taxcheck.normalize.places import is_sound_address, with_building_space
-from taxcheck.normalize.readings import agrees, name_spelled_by, nearest_kana, reconcile_kana, split_name
+from taxcheck.normalize.readings import (UNSURE_KANA, agrees, likeliest_kana, name_characters, name_spelled_by,
+                                         nearest_kana, reconcile_kana, split_name)
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.privacy import mask_long_digit_runs
 from taxcheck.records import BBox, FieldValue, TextSource, Word
@@ -43,6 +44,9 @@ ROW_INK_SHARE = 0.01
 CELL_CHECKS = {12: is_valid_payer_number, 13: is_valid_payer_number}  # digits per cell row → check digit
 VALUE_HALF_HEIGHT_EM = 0.4  # half the height of printed digits/kanji, in em
 AGREEMENT_CONFIDENCE = 0.8  # 氏名 and フリガナ read apart agree: likely as printed (斎藤 and 斉藤 read alike)
+SURE_NAME = 0.6  # a name read at least this sure speaks for a フリガナ read unsure (below UNSURE_KANA)
+STRAY_LABEL_PAD_EM = 0.25  # a row label reaching into a box's crop is whited out this much larger (see _row_labels)…
+MIN_LINES_EM = 2.0  # …in a text box at least this many em tall
 DATE_PT = 10.0  # date parts are printed at 10 pt whatever the form's value size
 
 
@@ -128,6 +132,26 @@ class FieldContext:
         requests = [self.request(rect, kind, pt, cells) for rect, kind, pt, cells in dict.fromkeys(wanted)]
         return self.clean, requests, tuple(self.box(r) for r in self.form.version.other_boxes)
 
+    def _row_labels(self, rect, box: BBox, grown: BBox, kind: str, em_px: float) -> tuple[BBox, ...]:
+        """The printed labels of the rows above and below a box of text lines that reach into its crop, whited out
+        up to the box's edge (with a margin outside it, never inside): the crop is cut taller than the box, and a
+        label placed a little off was read as the value (a 2-up fax's (摘要) read レトゴ4). Boxes of one line are
+        left alone: their glyphs reach past the edges."""
+        if kind != "text" or box.height < MIN_LINES_EM * em_px:
+            return ()
+        pad = STRAY_LABEL_PAD_EM * em_px
+        out = []
+        for lab in self.form.version.labels:
+            (x0, y0, x1, y1), (lx0, ly0, lx1, ly1) = rect, lab.rect
+            if len(lab.text) <= 2 or not (lx0 < x1 and x0 < lx1) or (y0 < ly1 and ly0 < y1):
+                continue  # a mark inside value boxes, a label beside the box, or one on its own rows
+            b = self.box(lab.rect)
+            top, bottom = (b.y0 - pad, min(b.y1 + pad, box.y0)) if ly1 <= y0 else (max(b.y0 - pad, box.y1), b.y1 + pad)
+            b = BBox(b.x0 - pad, top, b.x1 + pad, bottom)
+            if bottom > top and _overlaps(b, grown):
+                out.append(b)
+        return tuple(out)
+
     def request(self, rect, kind: str, pt: float, cells: tuple = ()) -> BoxRequest:
         """What the reader needs to OCR one box: where it is on the page, its font size, what to white out."""
         box = self.box(rect, FIELD_MARGIN_MM / 3)
@@ -137,7 +161,7 @@ class FieldContext:
         # the part of a mark above where the value's glyphs begin (the value is centred in its box)
         value_top = box.cy - VALUE_HALF_HEIGHT_EM * em_px
         blank = tuple(BBox(b.x0, b.y0, b.x1, min(b.y1, value_top)) for b in self.label_boxes
-                      if _overlaps(b, grown) and b.y0 < value_top)
+                      if _overlaps(b, grown) and b.y0 < value_top) + self._row_labels(rect, box, grown, kind, em_px)
         valid = CELL_CHECKS.get(len(cells)) if cells else None
         return BoxRequest((rect, kind), box, kind, em_px, blank, tuple(self.box(c) for c in cells), valid)
 
@@ -344,12 +368,29 @@ def _sound_addresses(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) ->
             out[name] = replace(fv, value=fv.page_read)
 
 
+def _spelled_as_kana(ctx: FieldContext, request: BoxRequest, name: str, kana: str) -> str | None:
+    """The name read again with only the characters of words read as its sure フリガナ allowed where it does not
+    read so (readings.name_characters), taken when it then does, with as many characters as before: Tesseract's
+    jpn model reads 蓮 as 運 and 葵 as 壮 even alone and sharp. A name of a reading the dictionary lacks (陽翔,
+    ハルト) has no such spelling of that length, and stands."""
+    spaced = split_name(name, kana)
+    chars = name_characters(kana, spaced)
+    if not chars:
+        return None
+    text = normalize("text", ctx.labels.remove_from(read_only(ctx.engine, ctx.clean, request, chars))).value or ""
+    found = name_spelled_by(kana, [text])
+    return found if found is not None and len(found.replace(" ", "")) == len(spaced.replace(" ", "")) else None
+
+
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
     kana; a name whose reading is not the kana is tried with the page pass's readings of the two boxes, then read
     again in other ways, and a reading that is the kana is taken; then the kana's voicing marks come from the
     name, and a kana one off its name's reading (two off, if the kana was read unsure) takes it (keeping its own
-    confidence: the kana was misread, or the name). A pair that agrees is trusted.
+    confidence: the kana was misread, or the name); a kana read unsure that is still no reading of a name read
+    sure takes the name's likeliest reading (likeliest_kana), as unsure. A name still no reading of a kana read
+    sure is read once more with only the characters the kana spells allowed (_spelled_as_kana); taken, it keeps
+    the confidence it was read with. A pair that agrees otherwise is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
     if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:
@@ -358,6 +399,7 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     # between words: reconcile_kana restores the one between family and given name); then the name is read again
     names = [name.value] + ([name.page_read] if name.page_read else [])
     kanas = [kana.value] + ([kana.page_read.replace(" ", "")] if kana.page_read else [])
+    forced = None
     spaced = next((s for k in kanas if (s := name_spelled_by(k, names)) is not None), None)
     if spaced is not None:
         kana = replace(kana, value=next(k for k in kanas if name_spelled_by(k, [spaced]) is not None))
@@ -366,10 +408,15 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
         others = read_variants(ctx.engine, ctx.clean, request)
         spaced = name_spelled_by(kana.value, (normalize("text", ctx.labels.remove_from(t)).value for t in others))
+        if spaced is None and kana.confidence >= UNSURE_KANA:  # spelled as the kana only when forced: as unsure
+            spaced = forced = _spelled_as_kana(ctx, request, name.value, kana.value)
     spaced = spaced or split_name(name.value, kana.value)
     value = reconcile_kana(kana.value, spaced)
     conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) else None
     if conf is None:  # a kana one off the name's reading (two if read unsure) takes it, as unsure as it was read
         value = nearest_kana(value, spaced, kana.confidence)
-    out["recipient_name"] = replace(name, value=spaced, confidence=conf or name.confidence)
+    if not agrees(value, spaced) and kana.confidence < UNSURE_KANA and name.confidence >= SURE_NAME:
+        value = likeliest_kana(value, spaced) or value  # garbled: the sure name's likeliest reading, still unsure
+    name_conf = name.confidence if forced else conf or name.confidence
+    out["recipient_name"] = replace(name, value=spaced, confidence=name_conf)
     out["recipient_kana"] = replace(kana, value=value, confidence=conf or kana.confidence)

@@ -57,6 +57,38 @@ def readings(part: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(jaconv.hira2kata(r) for r in found if r))
 
 
+@lru_cache(maxsize=1)
+def _by_reading() -> dict[str, str]:
+    """Every katakana reading in pykakasi's word table → the characters of the words of up to
+    MAX_NAME_LENGTH / 2 characters read so (レン → 蓮連廉…). Built on first use, ~1.2 s, ~300,000 entries."""
+    _, words = _dictionary()
+    chars: dict[str, set[str]] = {}
+    for code in range(0x3400, 0xA000):  # the word table is keyed by each word's first character
+        for word, entries in (words.load(chr(code)) or {}).items():
+            if len(word) <= MAX_NAME_LENGTH // 2:
+                for yomi, _ in entries:
+                    chars.setdefault(jaconv.hira2kata(yomi), set()).update(word)
+    return {reading: "".join(sorted(cs)) for reading, cs in chars.items()}
+
+
+def name_characters(kana: str, name: str) -> str:
+    """The characters a name read against its フリガナ may be spelled with: a part that reads as its kana keeps
+    its own, a part that does not may take any character of a word read as its kana. Empty when the two do not
+    split alike, already agree, or a kana part spells no word. For re-reading a name that Tesseract's model
+    misreads as a look-alike (蓮 as 運, 葵 as 壮) with only those characters allowed."""
+    pairs = _pairs(kana, name)
+    if not pairs or all(_match(p, n) is not None for p, n in pairs):
+        return ""
+    allowed = ""
+    for part, name_part in pairs:
+        own = _match(part, name_part) is not None
+        chars = name_part if own else _by_reading().get(part, "")
+        if not chars:
+            return ""
+        allowed += chars
+    return "".join(sorted(set(allowed)))
+
+
 def _loose(kana: str) -> str:
     """Each kana without its voicing mark and at full size: one character for one, so lengths agree."""
     return "".join(unicodedata.normalize("NFD", c)[0] for c in kana).translate(_SMALL)
@@ -137,6 +169,24 @@ def nearest_kana(kana: str, name: str, confidence: float = 1.0) -> str:
         fits = near[0] if len(near) == 1 and _long_enough(part, near[0], nearest) else None
         out.append(matched or fits or part)
     return " ".join(out)
+
+
+def likeliest_kana(kana: str, name: str) -> str | None:
+    """The name's reading (family and given) likeliest printed where the フリガナ was read garbled: the one
+    nearest to what was read, marks, size and the space aside, or the dictionary's first reading (its
+    conversion, the common one) when even the nearest is more than half its kana off: a garble that close to
+    no reading says nothing. None when a part has no reading. For a フリガナ read unsure beside a name read sure."""
+    names = name.split(" ")
+    if len(names) != 2 or not all(readings(n) for n in names):
+        return None
+    options = [f"{f} {g}" for f in readings(names[0]) for g in readings(names[1])]
+    read = _loose(kana.replace(" ", ""))
+
+    def off(option: str) -> int:
+        return Levenshtein.distance(read, _loose(option.replace(" ", "")))
+
+    best = min(options, key=off)  # ties go to the earlier: the conversion's reading comes first
+    return best if off(best) <= len(best.replace(" ", "")) / 2 else options[0]
 
 
 def _long_enough(part: str, reading: str, edits: int) -> bool:

@@ -24,7 +24,10 @@ _KATA_LONG = re.compile(rf"(?<=[\u30a1-\u30fa])[{_DASHES}-](?=[\u30a1-\u30fa\s]|
 # Stray marks Tesseract reads from a ruling or a speck at either end of a box: never a name's or an address's
 # first character (ー cannot start a word) nor, standing apart, its last.
 _LEAD_JUNK = re.compile(r"^[ー\-_=~|.,、。'\"`\s]+")
-_TAIL_JUNK = re.compile(r"\s+[|」』)\]】.,、。'\"`!?:;]+$")
+_TAIL_JUNK = re.compile(r"\s+[|」』)\]】.,、。'\"`!?:;\-]+$")
+# …or glued to its last kana or kanji: a ruling's remnant read as | or as a closing bracket no opening one matches.
+_GLUED_TAIL = re.compile(r"(?<=[\u3040-\u30ff\u3400-\u9fff々])(\|+|[」』】])$")
+_OPENING = {"」": "「", "』": "『", "】": "【"}
 # Japanese addresses, not names: OCR confusions that the address's own grammar settles.
 _ADDRESS_REPAIRS = [
     # 第 is always followed by a number: the katakana look-alikes (and a doubled stroke) are the kanji
@@ -36,6 +39,9 @@ _ADDRESS_REPAIRS = [
     (re.compile(r"(?<![0-9])[ー―]丁目"), "一丁目"),
     # ピル (pill) is no address word; ビル (building) is in most company addresses: handakuten vs dakuten
     (re.compile(r"ピル"), "ビル"),
+    # …and the other way in two more building words: パーク (park), コーポ (co-op); バーク, コーボ name no building
+    (re.compile(r"バーク"), "パーク"),
+    (re.compile(r"コーボ"), "コーポ"),
     # 1 read as ! | l I i beside a digit or a dash (丸の内!-16-10, 日本橋i-5-1); ! and | also before or after a
     # block-number word (7丁目!番, 6番!4号): no address writes them
     (re.compile(r"[!|lIi](?=[0-9]*-[0-9])|(?<=[0-9]-)[!|lIi]|(?<=[0-9])[!|lI](?=[0-9])"), "1"),
@@ -52,6 +58,8 @@ _ADDRESS_REPAIRS = [
     # nor does a mark part a floor or room from its number (ビル7?階)
     (re.compile(r"(?<=[0-9])[?？!|:;.,'\"`](?=階|号室|F)"), ""),
 ]
+# 未 read as its look-alikes 末, 林 in 摘要's 年末調整未済 (未済: not yet settled; 末済 is no word)
+_MISREAD_WORDS = [(re.compile(r"末済|(?<=年末調整)林済"), "未済")]
 # A yen amount in running text (摘要: 支払金額545,120円) with its commas read as dots: yen have no decimals.
 _YEN_DOTS = re.compile(r"(?<![0-9.,])[1-9][0-9]{0,2}(?:[.,][0-9]{3})+(?=円)")
 # Marks that mean "ticked" in a check box.
@@ -77,7 +85,12 @@ def normalize_text(raw: str) -> Normalized:
     marks at either end dropped, and a yen amount's commas read as dots mended (545.120円)."""
     s = _DIGIT_DASH.sub("-", fold(raw))
     s = _TAIL_JUNK.sub("", _LEAD_JUNK.sub("", s))
+    glued = _GLUED_TAIL.search(s)
+    if glued and _OPENING.get(glued.group(1)[0], "\0") not in s:
+        s = s[:glued.start()]
     s = _YEN_DOTS.sub(lambda m: m.group(0).replace(".", ","), s)
+    for pattern, repair in _MISREAD_WORDS:
+        s = pattern.sub(repair, s)
     return Normalized(s, True)
 
 

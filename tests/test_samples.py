@@ -145,6 +145,14 @@ def test_injected_errors_break_a_check_and_carry_the_corrected_value():
         assert _statutory_problems(fc.tax_year, fixed) == [], fc.errors
 
 
+def test_an_arithmetic_error_on_a_four_digit_income_is_generated():
+    # seed 111 draws a transposition for an employment income of 1,867 yen: too few digits, and it crashed
+    forms = [fc for group in make_forms(random.Random(111), 400) for fc in group]
+    small = [e for fc in forms for e in fc.errors if e["code"] == "income_arithmetic" and len(e["corrected"]) == 4]
+    assert small and all(fc.fields["employment_income"] != e["corrected"] for fc in forms for e in fc.errors
+                          if e in small)
+
+
 def test_truth_schema_and_values(batch):
     out, truth = batch
     assert truth["seed"] == 5 and truth["generator"]

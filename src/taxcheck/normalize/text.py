@@ -82,7 +82,8 @@ def fold(text: str) -> str:
 def normalize_text(raw: str) -> Normalized:
     """Names, addresses, remarks: NFKC, folded spaces (a space is kept only where the form shows a
     gap: 氏 and 名, a building name), ``-`` between digits (番地) whatever dash OCR read, stray
-    marks at either end dropped, and a yen amount's commas read as dots mended (545.120円)."""
+    marks at either end dropped (also a | or an unmatched closing bracket glued to the last character), a yen
+    amount's commas read as dots mended (545.120円), and 末済 read for 未済."""
     s = _DIGIT_DASH.sub("-", fold(raw))
     s = _TAIL_JUNK.sub("", _LEAD_JUNK.sub("", s))
     glued = _GLUED_TAIL.search(s)

@@ -59,7 +59,7 @@ _ADDRESS_REPAIRS = [
     (re.compile(r"(?<=[0-9])[?？!|:;.,'\"`](?=階|号室|F)"), ""),
 ]
 # 未 read as its look-alikes 末, 林 in 摘要's 年末調整未済 (未済: not yet settled; 末済 is no word)
-_MISREAD_WORDS = [(re.compile(r"末済|(?<=年末調整)林済"), "未済")]
+_UNSETTLED_MISREAD = re.compile(r"末済|(?<=年末調整)林済")
 # A yen amount in running text (摘要: 支払金額545,120円) with its commas read as dots: yen have no decimals.
 _YEN_DOTS = re.compile(r"(?<![0-9.,])[1-9][0-9]{0,2}(?:[.,][0-9]{3})+(?=円)")
 # Marks that mean "ticked" in a check box.
@@ -90,8 +90,7 @@ def normalize_text(raw: str) -> Normalized:
     if glued and _OPENING.get(glued.group(1)[0], "\0") not in s:
         s = s[:glued.start()]
     s = _YEN_DOTS.sub(lambda m: m.group(0).replace(".", ","), s)
-    for pattern, repair in _MISREAD_WORDS:
-        s = pattern.sub(repair, s)
+    s = _UNSETTLED_MISREAD.sub("未済", s)
     return Normalized(s, True)
 
 

@@ -165,6 +165,8 @@ def test_yet_unsettled_read_with_a_look_alike_is_mended(read):
     ("旭町7 丁目23番13号", "旭町7丁目23番13号"),
     ("東大泉7丁月15番1号", "東大泉7丁目15番1号"),  # 目 read 月
     ("田柄1目14番25号", "田柄1丁目14番25号"),  # 丁 lost
+    ("東大泉6芽目28番4号", "東大泉6丁目28番4号"),  # 丁 read as another character
+    ("氷川台5了丁目10番25号", "氷川台5丁目10番25号"),  # …or with a stray one
     ("関町北5丁目9番1O号", "関町北5丁目9番10号"),  # a zero read as the letter O
     ("豊玉南6丁目19番18号 サンハイツ3O1", "豊玉南6丁目19番18号 サンハイツ301"),
     ("芝浦2-28-6 -第一ビル7階", "芝浦2-28-6 第一ビル7階"),  # a speck before the building

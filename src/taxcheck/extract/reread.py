@@ -79,6 +79,7 @@ BAR_WIDTH_EM = 0.15  # a stem: rows of ink no wider than this…
 BAR_DRIFT_EM = 0.1  # …whose centres move no more than this over the middle of the glyph
 MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing
 ZERO_PAD_EM = 0.25  # margin cut around a digit word of a text line: its glyphs' edges lie a little outside the box
+ZERO_SIDE_EM = 1.5  # …and at its sides, to hold the characters on either side
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
 SLASH_HALVES = 0.4  # the two holes of a slashed zero: the smaller at least this share of the larger…
 SLASH_OVERLAP = 0.2  # …side by side over this share of their height (at 200 dpi the slash leaves them diagonal)
@@ -494,39 +495,158 @@ def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dic
 
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:
-    """Slashed zeros inside text lines (シャトー桜台802 read 892, 小杉町6-25-10 read 6-25-19): a run of digits is
-    cut into its glyphs, and a 6 or 9 whose glyph has a zero's shape (:func:`_is_zero`) becomes 0. The run
-    is a word of its own, or ends the word Tesseract gave (a room number after a building's name): then it
-    is the word's last glyphs, each as narrow as a digit. Only where glyphs and digits pair off one to one,
-    and the word stands once in the box's text."""
+    """Slashed zeros inside text lines (シャトー桜台802 read 892, 小杉町6-25-10 read 6-25-19, 24番10号 read 24番19号,
+    パークハウス806 read 8606): each word holding a 6 or a 9 is paired glyph by glyph with its text
+    (:func:`_pair_glyphs`), and a 6 or 9 whose glyph has a zero's shape (:func:`_is_zero`) becomes 0, as does
+    a 60 or 90 that Tesseract read out of one zero-shaped glyph. Only where the text and the glyphs pair off
+    cheaply, and the word stands once in the box's text."""
     for r in requests:
         read = out[r.key]
-        em = r.em
         for w in read.words:
-            run = _TRAILING_DIGITS.search(w.text)
-            if run is None or not set(run.group()) & set("69") or read.text.count(w.text) != 1:
+            if not set(w.text) & set("69６９") or read.text.count(w.text) != 1:
                 continue
-            pad = ZERO_PAD_EM * em
-            c = _cut(grey, BBox(w.bbox.x0 - pad, w.bbox.y0 - pad, w.bbox.x1 + pad, w.bbox.y1 + pad))
-            runs = [(x0, x1) for x0, x1 in _glyph_runs(c < 128, em) if pad <= (x0 + x1) / 2 <= c.shape[1] - pad]
-            runs = _split_touching(c < 128, runs, em)
-            digits = run.group()
-            glyphs = runs[-len(digits):]
-            # the last glyphs pair with the last digits: Tesseract's box of a word of digits alone may lose a
-            # glyph at its edge or hold a piece of the character before it (ス605); a run ending a word needs
-            # a glyph before it (the word's other characters)
-            if (run.start() > 0 and len(runs) <= len(digits)) or not all(
-                    GLYPH_MIN_WIDTH_EM * em <= x1 - x0 <= GLYPH_MAX_WIDTH_EM * em for x0, x1 in glyphs):
-                continue
-            head = digits[:len(digits) - len(glyphs)]
-            cuts = {a1 for (_, a1), (b0, _) in pairwise(runs) if a1 == b0}  # where touching glyphs were parted
-            fixed = head + "".join(
-                "0" if ch in "69" and _is_zero(c[:, max(0, x0 - 2 * (x0 not in cuts)):x1 + 2 * (x1 not in cuts)])
-                else ch for ch, (x0, x1) in zip(digits[len(head):], glyphs))
-            if fixed != digits:
-                word = w.text[:run.start()] + fixed
-                read = BoxRead(read.text.replace(w.text, word), read.confidence * DISAGREEMENT_PENALTY, read.words)
+            at = read.text.index(w.text)
+            before, after = read.text[at - 1:at].strip(), read.text[at + len(w.text):at + len(w.text) + 1].strip()
+            fixed = _zeros_by_shape(grey, w, r.em, before, after)
+            if fixed != w.text:
+                read = BoxRead(read.text.replace(w.text, fixed), read.confidence * DISAGREEMENT_PENALTY, read.words)
         out[r.key] = read
+
+
+def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", after: str = "") -> str:
+    """``w``'s text with each 6 or 9 (or 60, 90 read from one glyph) whose glyph is a zero's shape made 0.
+
+    The crop reaches ZERO_SIDE_EM beyond the word's box on either side, and the characters read just
+    ``before`` and ``after`` the word are paired too: Tesseract's box of a word may begin a glyph late (107
+    boxed from its 0) or end a glyph late (19 boxed from its 0 to 号), and the neighbours anchor the pairing."""
+    pad, side = ZERO_PAD_EM * em, ZERO_SIDE_EM * em
+    c = _cut(grey, BBox(w.bbox.x0 - side, w.bbox.y0 - pad, w.bbox.x1 + side, w.bbox.y1 + pad))
+    left = w.bbox.x0 - max(0, int(w.bbox.x0 - side))  # the box's columns in the crop
+    box = (left, left + w.bbox.width)
+    top, bottom = int(round(pad)), c.shape[0] - int(round(pad))  # the word's rows: a stamp or a rule below stays out
+    band = c[top:bottom]
+    if band.size == 0:
+        return w.text
+    otsu, _ = cv2.threshold(band, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    tries = [(level, b, a) for b, a in {(before, after), ("", "")}  # without them where they are out of the crop
+             for level in sorted({128, int(min(otsu, INK_LEVEL))})]  # dark ink parts touching glyphs; blurred ink is grey
+    for level, before, after in sorted(tries, key=lambda t: -len(t[1] + t[2])):
+        ink = band < level
+        speck = SPECK_EM * em
+        runs = [(x0, x1) for x0, x1 in _runs(ink.sum(axis=0), 1)
+                if x1 - x0 >= speck or _ink_height(ink, x0, x1) >= speck]
+        pairs = _pair_glyphs(before + w.text + after, ink, runs, em, box)
+        if pairs is not None:
+            break
+    else:
+        return w.text
+    text = list(w.text)
+    for i, k, (x0, x1) in pairs:
+        i -= len(before)
+        if not 0 <= i < len(text) or not set(w.text[i:i + k]) & set("69６９"):
+            continue
+        rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
+        glyph = c[top + max(0, rows[0] - 2):top + rows[-1] + 3, max(0, x0 - 2):x1 + 2]
+        if _is_zero(glyph):
+            text[i:i + k] = ["０" if w.text[i] in "０１２３４５６７８９" else "0"] + [""] * (k - 1)
+    return "".join(text)
+
+
+def _ink_height(ink: np.ndarray, x0: int, x1: int) -> int:
+    rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
+
+
+_PUNCT = set("-‐−–.,:;'・")
+_COLLAPSED = {"60", "06", "90", "09"}  # one slashed zero read as two digits
+_EDGE_COST = 0.5  # a run inside the word's box left unpaired (one outside costs 0.1)
+_MAX_PAIRING_COST = 2.0
+_AWAY_COST = 0.5  # a digit paired with a run outside the word's box
+_COLLAPSE_COST = 0.3  # 60 or 90 paired with one run
+
+
+def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: float, box: tuple[float, float]
+                 ) -> list[tuple[int, int, tuple[int, int]]] | None:
+    """Pair the characters of a word with the column runs of its ink (``box``: the columns Tesseract gave the
+    word, with margins on both sides), cheapest first.
+
+    A digit takes one narrow run of a digit's height (one cut by the crop's side may be narrower); two
+    digits may share a run up to twice as wide (a fax's blur joins them), and the word's first or last digit
+    may share one with the neighbouring character outside the word's box (0 touching 号): such a run is cut
+    at its thinnest column. 60 or 90 may come from one narrow run (a slashed zero read as two). A hyphen,
+    comma or dot takes one short run or none; any other character takes one to four runs spanning at most
+    1.3 em (the strokes of ハ or 川). Runs at either end may stay unpaired: cheaply outside the word's box
+    (the neighbouring characters), dearly inside it. Returns (character index, number of characters, glyph columns) for the digits, or None when
+    nothing pairs cheaply."""
+    glyphs = [(x0, x1, _ink_height(ink, x0, x1)) for x0, x1 in runs]
+    width = ink.shape[1]
+    n, m = len(text), len(glyphs)
+    lo, hi = GLYPH_MIN_WIDTH_EM * em, GLYPH_MAX_WIDTH_EM * em
+    tall = GLYPH_HEIGHT_EM[0] * em
+
+    def digit(ch: str) -> bool:
+        return ch in "0123456789０１２３４５６７８９"
+
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    def skip(j: int) -> float:  # leaving run j unpaired at an end
+        return _EDGE_COST * (box[0] <= (glyphs[j][0] + glyphs[j][1]) / 2 <= box[1]) + 0.1
+
+    cost[0][0] = 0.0
+    for j in range(m):  # the neighbours before the word
+        cost[0][j + 1] = cost[0][j] + skip(j)
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = cost[i][j]
+            if here == inf:
+                continue
+            steps = []
+            if i < n and digit(text[i]) and j < m and glyphs[j][2] >= tall:
+                x0, x1, _ = glyphs[j]
+                cut = x0 == 0 or x1 >= width
+                away = _AWAY_COST * (not box[0] <= (x0 + x1) / 2 <= box[1])
+                if (lo <= x1 - x0 or cut) and x1 - x0 <= hi:
+                    steps.append((1, 1, 0.2 * cut + away, True))
+                    if text[i:i + 2] in _COLLAPSED:
+                        steps.append((2, 1, _COLLAPSE_COST + away, True))
+                elif hi < x1 - x0 <= 2 * hi:
+                    if i + 1 < n and digit(text[i + 1]):
+                        steps.append((2, 1, 0.5, "both"))
+                    if i == n - 1 and x1 > box[1]:
+                        steps.append((1, 1, 0.8, "left"))
+                    if i == 0 and x0 < box[0]:
+                        steps.append((1, 1, 0.8, "right"))
+            if i < n and text[i] in _PUNCT:
+                steps.append((1, 0, 0.5, False))
+                if j < m and glyphs[j][2] < tall:
+                    steps.append((1, 1, 0.0, False))
+            if i < n and not digit(text[i]) and text[i] not in _PUNCT:
+                for k in (1, 2, 3, 4):
+                    if j + k <= m and glyphs[j + k - 1][1] - glyphs[j][0] <= 1.3 * em:
+                        narrow = glyphs[j + k - 1][1] - glyphs[j][0] < 0.45 * em
+                        steps.append((1, k, 0.1 * (k - 1) + 0.3 * narrow, False))
+            if i == n and j < m:  # the neighbours after the word
+                steps.append((0, 1, skip(j), False))
+            for di, dj, c, paired in steps:
+                if here + c < cost[i + di][j + dj]:
+                    cost[i + di][j + dj] = here + c
+                    back[i + di][j + dj] = (i, j, paired)
+    if cost[n][m] > _MAX_PAIRING_COST:
+        return None
+    pairs = []
+    i, j = n, m
+    while back[i][j] is not None:
+        pi, pj, paired = back[i][j]
+        if paired in ("both", "left", "right"):  # a run of two glyphs: cut where they part
+            x0, x1 = glyphs[pj][:2]
+            mid = _thinnest_column(ink, x0, x1)
+            pairs += {"both": [(pi + 1, 1, (mid, x1)), (pi, 1, (x0, mid))], "left": [(pi, 1, (x0, mid))],
+                      "right": [(pi, 1, (mid, x1))]}[paired]
+        elif paired:
+            pairs.append((pi, i - pi, glyphs[pj][:2]))
+        i, j = pi, pj
+    return pairs[::-1]
 
 
 def _split_touching(ink: np.ndarray, runs: list[tuple[int, int]], em: float) -> list[tuple[int, int]]:
@@ -683,7 +803,6 @@ def _kana_read(segs, wide_segs, line: _KanaLine | None) -> BoxRead:
     return BoxRead(text, conf, words)
 
 
-_TRAILING_DIGITS = re.compile(r"[0-9]+$")  # ASCII digits ending a word of a text line
 _GROUPED = re.compile(r"^\d{1,3}([,.]\d{3})*$")
 
 

@@ -48,9 +48,10 @@ _ADDRESS_REPAIRS = [
     (re.compile(r"(?<=[0-9目番])[!|](?=[0-9番号])|(?<=[目番])[!|]"), "1"),
     # no space inside a block number (番1 1号, 5 丁目): gaps between narrow digits read as spaces
     (re.compile(r"(?<=[0-9]) (?=[0-9]*(?:丁目|番|号))"), ""),
-    # 丁目 with its 目 read as 月 or 日, or its 丁 lost (4目27番): a number is followed by 丁目, never 丁月 or 目
+    # 丁目 with its 目 read as 月 or 日, its 丁 lost (4目27番) or read as another character (6芽目, 5耳目, 5了丁目):
+    # a number is followed by 丁目, never by 丁月, by 目 alone or by another word ending in 目
     (re.compile(r"(?<=[0-9])丁[月日]"), "丁目"),
-    (re.compile(r"(?<=[0-9])目(?=[0-9])"), "丁目"),
+    (re.compile(r"(?<=[0-9])[^\s0-9番号目]{0,2}目(?=[0-9])"), "丁目"),
     # the letter O after a digit is a zero (9番1O号, サンハイツ3O1): a zero's slash lost to a fax
     (re.compile(r"(?<=[0-9])[Oo]"), "0"),
     # a dash after the space that ends a block number starts no building name (2-28-6 -第一ビル): a speck or a rule

@@ -521,3 +521,23 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
            "recipient_kana": _fv("recipient_kana", "イノウエ コウイデ", "イノ ウエ ユウイチ", confidence=0.5)}
     fields._name_against_kana(ctx, out)
     assert (out["recipient_name"].value, out["recipient_kana"].value) == ("井上 雄一", "イノウエ ユウイチ")
+
+
+@pytest.mark.parametrize(("fixture", "em", "box", "line", "read", "printed"), [
+    # a dropout scan: Tesseract boxed 19 from its slashed 0 to the 号 after it (the 1 lies before the box), and
+    # the 0 touches 号; the 0 inside the line, between 番 and 号, is found with both neighbours paired
+    ("block_zero_boxed_late_dropout.png", 38.72, (77.4, 78.0, 125.8, 110.2), "羽沢4丁目24番{}号 サンハイツ502",
+     "19", "10"),
+    # a 2-up scan: the slashed 0 of room 207 read as the two digits 60
+    ("room_zero_read_as_60_scan.png", 21.87, (44.5, 44.3, 75.5, 61.9), "春日町5丁目18番20号 サンハイツ{}",
+     "2607", "207"),
+])
+def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, em, box, line, read, printed):
+    # the word's neighbourhood (two em around its box) cut from generated scans, with Tesseract's box of the word
+    grey = np.asarray(Image.open(DATA / fixture).convert("L"))
+    word = Word(read, 0.6, BBox(*box))
+    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", em)
+    out = {"a": BoxRead(line.format(read), 0.6, [word])}
+    _recheck_text_zeros(grey, out, [req])
+    assert out["a"].text == line.format(printed) and out["a"].confidence < 0.6
+

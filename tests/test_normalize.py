@@ -20,7 +20,7 @@ from taxcheck.normalize import (
     parse_date,
 )
 from taxcheck.normalize.places import is_sound_address, with_building_space
-from taxcheck.normalize.readings import (agreement, likeliest_kana, name_spelled_by, nearest_kana, reconcile_kana,
+from taxcheck.normalize.readings import (agreement, agrees, likeliest_kana, name_spelled_by, nearest_kana, reconcile_kana,
                                          split_name)
 
 
@@ -288,7 +288,7 @@ def test_a_place_near_two_listed_names_or_none_is_not_guessed_and_not_ok():
     ("フシワラソ ヨウヘイ", "藤原 洋平", "フジワラ ヨウヘイ"),  # a speck read as a kana at the end
     ("ハセガワ レン", "長谷川 蓮", "ハセガワ レン"),  # 蓮: ハス, レン, ハチス; pykakasi converts to ハス
     ("ワタナベ マサト", "渡辺 正人", "ワタナベ マサト"),  # マサヒト is one kana away, and マサト a reading too
-    ("コバヤシ ハルド", "小林 陽翔", "コバヤシ ハルド"),  # no reading of 陽翔 fits: left as read
+    ("コバヤシ ゾラ", "小林 翔空", "コバヤシ ゾラ"),  # no reading of 翔空 fits: left as read
     ("ヤマダ コウ", "山田 剛", "ヤマダ コウ"),  # コウ and ゴウ are both readings of 剛: as read
     ("ヤマダ タロウ", "山田商店", "ヤマダ タロウ"),  # a name without a family/given split
 ])
@@ -354,7 +354,7 @@ def test_kana_agreement_with_the_name():
     assert agreement("ハルタ ヒナ", "春田 陽菜") == (1.0, 1.0)  # 春田: ハルダ or ハルタ
     assert agreement("ヨシダ レン", "吉田 蓮") == (1.0, 1.0)
     assert agreement("ヨシダ タロウ", "吉田 蓮") == (1.0, 0.0)
-    assert agreement("コバヤシ ハルト", "小林 陽翔") == (1.0, 0.0)  # a reading the dictionary lacks
+    assert agreement("コバヤシ ソラ", "小林 翔空") == (1.0, 0.0)  # a reading the dictionary lacks
     family, given = agreement("ヤマダ", "山田商店")
     assert math.isnan(family) and math.isnan(given)
 
@@ -366,3 +366,12 @@ def test_a_name_is_taken_from_the_first_reading_its_kana_spells():
     assert name_spelled_by("フジワラ ヒロシ", readings_of_the_box) == "藤原 浩"  # marks glued to the end dropped
     assert name_spelled_by("フジワラ ヒロジ", readings_of_the_box) == "藤原 浩"  # a kana mark off still spells it
     assert name_spelled_by("フジワラ ヒロシ", ["藤原 洗", "藤原 沈"]) is None
+
+
+def test_given_names_the_dictionary_lacks_or_misreads():
+    from taxcheck.normalize.readings import readings
+
+    assert "ハルト" in readings("陽翔")  # name_readings.yaml: pykakasi reads it ヨウショウ only
+    assert agrees("ヤマダ ハルト", "山田 陽翔")
+    assert readings("降") == () and not agrees("オカダ タカシ", "岡田 降")  # no one is named 降 (a misread 隆)
+    assert "フルハタ" in readings("降旗")  # …but it begins a family name

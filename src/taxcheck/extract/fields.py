@@ -371,8 +371,8 @@ def _sound_addresses(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) ->
 def _spelled_as_kana(ctx: FieldContext, request: BoxRequest, name: str, kana: str) -> str | None:
     """The name read again with only the characters of words read as its sure フリガナ allowed where it does not
     read so (readings.name_characters), taken when it then does, with as many characters as before: Tesseract's
-    jpn model reads 蓮 as 運 and 葵 as 壮 even alone and sharp. A name of a reading the dictionary lacks (陽翔,
-    ハルト) has no such spelling of that length, and stands."""
+    jpn model reads 蓮 as 運 and 葵 as 壮 even alone and sharp. A name of a reading no dictionary knows (翔空,
+    ソラ) has no such spelling of that length, and stands."""
     spaced = split_name(name, kana)
     chars = name_characters(kana, spaced)
     if not chars:

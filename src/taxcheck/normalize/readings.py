@@ -19,8 +19,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from importlib import resources
 
 import jaconv
+import yaml
 from rapidfuzz.distance import Levenshtein
 
 MAX_KANA_EDITS = 1  # nearest_kana: a part this many kana off its name's only near reading is that reading…
@@ -49,14 +51,23 @@ def _is_japanese(c: str) -> bool:
     return "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or c in "々〆ヶ"
 
 
+@lru_cache(maxsize=1)
+def _given_names() -> tuple[dict[str, list[str]], frozenset[str]]:
+    """name_readings.yaml: readings of given names the dictionary lacks, and given names no one is given."""
+    data = yaml.safe_load((resources.files(__package__) / "name_readings.yaml").read_text(encoding="utf-8"))
+    return data["readings"], frozenset(data["not_given_names"])
+
+
 @lru_cache(maxsize=4096)
 def readings(part: str) -> tuple[str, ...]:
-    """The katakana readings of one part of a name (family or given): the dictionary's entries for the
-    whole part, and pykakasi's conversion; ``()`` when the part is not Japanese script."""
-    if not part or not all(_is_japanese(c) for c in part):
+    """The katakana readings of one part of a name (family or given): name_readings.yaml's, the dictionary's
+    entries for the whole part, and pykakasi's conversion; ``()`` when the part is not Japanese script or is
+    no one's name."""
+    extra, nobody = _given_names()
+    if not part or not all(_is_japanese(c) for c in part) or part in nobody:
         return ()
     converter, words = _dictionary()
-    found = ["".join(item["hira"] for item in converter.convert(part))]
+    found = extra.get(part, []) + ["".join(item["hira"] for item in converter.convert(part))]
     found += [yomi for yomi, _ in (words.load(part) or {}).get(part, [])]
     return tuple(dict.fromkeys(jaconv.hira2kata(r) for r in found if r))
 
@@ -72,6 +83,9 @@ def _by_reading() -> dict[str, str]:
             if len(word) <= MAX_NAME_LENGTH // 2:
                 for yomi, _ in entries:
                     chars.setdefault(jaconv.hira2kata(yomi), set()).update(word)
+    for name, name_readings in _given_names()[0].items():
+        for reading in name_readings:
+            chars.setdefault(reading, set()).update(name)
     return {reading: "".join(sorted(cs)) for reading, cs in chars.items()}
 
 
@@ -86,7 +100,7 @@ def name_characters(kana: str, name: str) -> str:
     allowed = ""
     for part, name_part in pairs:
         own = _match(part, name_part) is not None
-        chars = name_part if own else _by_reading().get(part, "")
+        chars = name_part if own else "".join(c for c in _by_reading().get(part, "") if c not in _given_names()[1])
         if not chars:
             return ""
         allowed += chars

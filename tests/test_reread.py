@@ -538,9 +538,6 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
     # the 0 touches 号; the 0 inside the line, between 番 and 号, is found with both neighbours paired
     ("block_zero_boxed_late_dropout.png", 38.72, (77.4, 78.0, 125.8, 110.2), "羽沢4丁目24番{}号 サンハイツ502",
      "19", "10"),
-    # a 2-up scan: the slashed 0 of room 207 read as the two digits 60
-    ("room_zero_read_as_60_scan.png", 21.87, (44.5, 44.3, 75.5, 61.9), "春日町5丁目18番20号 サンハイツ{}",
-     "2607", "207"),
 ])
 def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, em, box, line, read, printed):
     # the word's neighbourhood (two em around its box) cut from generated scans, with Tesseract's box of the word

@@ -23,6 +23,7 @@ for amounts, numbers and dates; katakana only for フリガナ), is far more acc
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -528,14 +529,17 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
     if band.size == 0:
         return w.text
     otsu, _ = cv2.threshold(band, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    tries = [(level, b, a) for b, a in {(before, after), ("", "")}  # without them where they are out of the crop
-             for level in sorted({128, int(min(otsu, INK_LEVEL))})]  # dark ink parts touching glyphs; blurred ink is grey
-    for level, before, after in sorted(tries, key=lambda t: -len(t[1] + t[2])):
+    # neighbours first, then without them (out of the crop, or faint); dark ink first (it parts touching glyphs),
+    # then Otsu's level (a blurred scan's ink is grey); a 60 read from one glyph only when nothing else pairs: it
+    # lets the pairing slip by one glyph, and the slip turns a real 6 into 0 (609 read 009)
+    tries = [(collapse, level, b, a) for collapse in (False, True) for b, a in dict.fromkeys([(before, after), ("", "")])
+             for level in sorted({128, int(min(otsu, INK_LEVEL))})]
+    for collapse, level, before, after in tries:
         ink = band < level
         speck = SPECK_EM * em
         runs = [(x0, x1) for x0, x1 in _runs(ink.sum(axis=0), 1)
                 if x1 - x0 >= speck or _ink_height(ink, x0, x1) >= speck]
-        pairs = _pair_glyphs(before + w.text + after, ink, runs, em, box)
+        pairs = _pair_glyphs(before + w.text + after, ink, runs, em, box, collapse)
         if pairs is not None:
             break
     else:
@@ -562,20 +566,22 @@ _COLLAPSED = {"60", "06", "90", "09"}  # one slashed zero read as two digits
 _EDGE_COST = 0.5  # a run inside the word's box left unpaired (one outside costs 0.1)
 _MAX_PAIRING_COST = 2.0
 _AWAY_COST = 0.5  # a digit paired with a run outside the word's box
-_COLLAPSE_COST = 0.3  # 60 or 90 paired with one run
+_COLLAPSE_COST = 0.5  # 60 or 90 paired with one run
+_CHAR_SPAN_EM = (0.6, 1.05)  # the ink of a kanji or kana spans this much (narrower costs more: a digit's width)
 
 
-def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: float, box: tuple[float, float]
-                 ) -> list[tuple[int, int, tuple[int, int]]] | None:
+def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: float, box: tuple[float, float],
+                 collapse: bool = False) -> list[tuple[int, int, tuple[int, int]]] | None:
     """Pair the characters of a word with the column runs of its ink (``box``: the columns Tesseract gave the
     word, with margins on both sides), cheapest first.
 
     A digit takes one narrow run of a digit's height (one cut by the crop's side may be narrower); two
     digits may share a run up to twice as wide (a fax's blur joins them), and the word's first or last digit
     may share one with the neighbouring character outside the word's box (0 touching 号): such a run is cut
-    at its thinnest column. 60 or 90 may come from one narrow run (a slashed zero read as two). A hyphen,
+    at its thinnest column. With ``collapse``, 60 or 90 may come from one narrow run (a slashed zero read as two).
+    A hyphen,
     comma or dot takes one short run or none; any other character takes one to four runs spanning at most
-    1.3 em (the strokes of ハ or 川). Runs at either end may stay unpaired: cheaply outside the word's box
+    1.05 em (the strokes of ハ or 川). Runs at either end may stay unpaired: cheaply outside the word's box
     (the neighbouring characters), dearly inside it. Returns (character index, number of characters, glyph columns) for the digits, or None when
     nothing pairs cheaply."""
     glyphs = [(x0, x1, _ink_height(ink, x0, x1)) for x0, x1 in runs]
@@ -608,7 +614,7 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
                 away = _AWAY_COST * (not box[0] <= (x0 + x1) / 2 <= box[1])
                 if (lo <= x1 - x0 or cut) and x1 - x0 <= hi:
                     steps.append((1, 1, 0.2 * cut + away, True))
-                    if text[i:i + 2] in _COLLAPSED:
+                    if collapse and text[i:i + 2] in _COLLAPSED:
                         steps.append((2, 1, _COLLAPSE_COST + away, True))
                 elif hi < x1 - x0 <= 2 * hi:
                     if i + 1 < n and digit(text[i + 1]):
@@ -623,9 +629,9 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
                     steps.append((1, 1, 0.0, False))
             if i < n and not digit(text[i]) and text[i] not in _PUNCT:
                 for k in (1, 2, 3, 4):
-                    if j + k <= m and glyphs[j + k - 1][1] - glyphs[j][0] <= 1.3 * em:
-                        narrow = glyphs[j + k - 1][1] - glyphs[j][0] < 0.45 * em
-                        steps.append((1, k, 0.1 * (k - 1) + 0.3 * narrow, False))
+                    span = glyphs[j + k - 1][1] - glyphs[j][0] if j + k <= m else math.inf
+                    if span <= _CHAR_SPAN_EM[1] * em:
+                        steps.append((1, k, 0.1 * (k - 1) + 0.3 * (span < _CHAR_SPAN_EM[0] * em), False))
             if i == n and j < m:  # the neighbours after the word
                 steps.append((0, 1, skip(j), False))
             for di, dj, c, paired in steps:

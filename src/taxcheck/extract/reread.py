@@ -532,8 +532,9 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
     # neighbours first, then without them (out of the crop, or faint); dark ink first (it parts touching glyphs),
     # then Otsu's level (a blurred scan's ink is grey); a 60 read from one glyph only when nothing else pairs: it
     # lets the pairing slip by one glyph, and the slip turns a real 6 into 0 (609 read 009)
-    tries = [(collapse, level, b, a) for collapse in (False, True) for b, a in dict.fromkeys([(before, after), ("", "")])
-             for level in sorted({128, int(min(otsu, INK_LEVEL))})]
+    levels = sorted({128, int(min(otsu, INK_LEVEL))})
+    tries = [(collapse, level, b, a) for collapse in (False, True)
+             for b, a in dict.fromkeys([(before, after), ("", "")]) for level in levels]
     for collapse, level, before, after in tries:
         ink = band < level
         speck = SPECK_EM * em
@@ -575,15 +576,14 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
     """Pair the characters of a word with the column runs of its ink (``box``: the columns Tesseract gave the
     word, with margins on both sides), cheapest first.
 
-    A digit takes one narrow run of a digit's height (one cut by the crop's side may be narrower); two
-    digits may share a run up to twice as wide (a fax's blur joins them), and the word's first or last digit
-    may share one with the neighbouring character outside the word's box (0 touching 号): such a run is cut
-    at its thinnest column. With ``collapse``, 60 or 90 may come from one narrow run (a slashed zero read as two).
-    A hyphen,
-    comma or dot takes one short run or none; any other character takes one to four runs spanning at most
-    1.05 em (the strokes of ハ or 川). Runs at either end may stay unpaired: cheaply outside the word's box
-    (the neighbouring characters), dearly inside it. Returns (character index, number of characters, glyph columns) for the digits, or None when
-    nothing pairs cheaply."""
+    A digit takes one narrow run of a digit's height (one cut by the crop's side may be narrower); two digits
+    may share a run up to twice as wide (a fax's blur joins them), and the word's first or last digit may share
+    one with the neighbouring character outside the word's box (0 touching 号): such a run is cut at its
+    thinnest column. With ``collapse``, 60 or 90 may come from one narrow run (a slashed zero read as two). A
+    hyphen, comma or dot takes one short run or none; any other character takes one to four runs spanning
+    _CHAR_SPAN_EM (the strokes of ハ or 川). Runs at either end may stay unpaired: cheaply outside the word's box
+    (the neighbouring characters), dearly inside it. Returns (character index, number of characters, glyph
+    columns) for the digits, or None when nothing pairs cheaply."""
     glyphs = [(x0, x1, _ink_height(ink, x0, x1)) for x0, x1 in runs]
     width = ink.shape[1]
     n, m = len(text), len(glyphs)
@@ -593,9 +593,9 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
     def digit(ch: str) -> bool:
         return ch in "0123456789０１２３４５６７８９"
 
-    inf = float("inf")
-    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    cost = [[math.inf] * (m + 1) for _ in range(n + 1)]
     back: list[list[tuple | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+
     def skip(j: int) -> float:  # leaving run j unpaired at an end
         return _EDGE_COST * (box[0] <= (glyphs[j][0] + glyphs[j][1]) / 2 <= box[1]) + 0.1
 
@@ -605,7 +605,7 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
     for i in range(n + 1):
         for j in range(m + 1):
             here = cost[i][j]
-            if here == inf:
+            if here == math.inf:
                 continue
             steps = []
             if i < n and digit(text[i]) and j < m and glyphs[j][2] >= tall:
@@ -653,19 +653,6 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
             pairs.append((pi, i - pi, glyphs[pj][:2]))
         i, j = pi, pj
     return pairs[::-1]
-
-
-def _split_touching(ink: np.ndarray, runs: list[tuple[int, int]], em: float) -> list[tuple[int, int]]:
-    """Column runs with each one too wide for a digit but not for two (a fax's blur joins 6 and 0) cut in
-    two at its thinnest column near the middle."""
-    out = []
-    for x0, x1 in runs:
-        if GLYPH_MAX_WIDTH_EM * em < x1 - x0 <= 2 * GLYPH_MAX_WIDTH_EM * em:
-            m = _thinnest_column(ink, x0, x1)
-            out += [(x0, m), (m, x1)]
-        else:
-            out.append((x0, x1))
-    return out
 
 
 def _thinnest_column(ink: np.ndarray, x0: int, x1: int) -> int:

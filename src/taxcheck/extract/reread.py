@@ -219,14 +219,18 @@ def _runs(profile: np.ndarray, min_gap: float) -> list[tuple[int, int]]:
     return runs
 
 
-def _glyph_runs(ink: np.ndarray, em_px: float) -> list[tuple[int, int]]:
-    """Column runs of a line's ink (``ink``: a boolean band), specks left out: a fax's or a dusty
-    scanner's dot inside the space between family and given name would otherwise cut that space in two
-    gaps too narrow to count."""
-    runs = _runs(ink.sum(axis=0), max(1, em_px * 0.08))
+def _glyph_runs(ink: np.ndarray, em_px: float, min_gap: float | None = None) -> list[tuple[int, int]]:
+    """Column runs of a line's ink (``ink``: a boolean band), parted by gaps of ``min_gap`` columns (by default
+    0.08 em: a glyph's strokes stay together), specks left out: a fax's or a dusty scanner's dot inside the space
+    between family and given name would otherwise cut that space in two gaps too narrow to count."""
+    runs = _runs(ink.sum(axis=0), min_gap or max(1, em_px * 0.08))
     speck = SPECK_EM * em_px
-    return [(x0, x1) for x0, x1 in runs
-            if x1 - x0 >= speck or np.ptp(np.flatnonzero(ink[:, x0:x1].any(axis=1))) + 1 >= speck]
+    return [(x0, x1) for x0, x1 in runs if x1 - x0 >= speck or _ink_height(ink, x0, x1) >= speck]
+
+
+def _ink_height(ink: np.ndarray, x0: int, x1: int) -> int:
+    rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
 
 
 def _glyph_extents(runs: list[tuple[int, int]], join_px: float) -> tuple[list[int], list[int]]:
@@ -504,7 +508,7 @@ def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest])
     for r in requests:
         read = out[r.key]
         for w in read.words:
-            if not set(w.text) & set("69６９") or read.text.count(w.text) != 1:
+            if not set(w.text) & _SIX_NINE or read.text.count(w.text) != 1:
                 continue
             at = read.text.index(w.text)
             before, after = read.text[at - 1:at].strip(), read.text[at + len(w.text):at + len(w.text) + 1].strip()
@@ -537,9 +541,7 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
              for b, a in dict.fromkeys([(before, after), ("", "")]) for level in levels]
     for collapse, level, before, after in tries:
         ink = band < level
-        speck = SPECK_EM * em
-        runs = [(x0, x1) for x0, x1 in _runs(ink.sum(axis=0), 1)
-                if x1 - x0 >= speck or _ink_height(ink, x0, x1) >= speck]
+        runs = _glyph_runs(ink, em, min_gap=1)  # every empty column parts: a hyphen touching a 6 is its own run
         pairs = _pair_glyphs(before + w.text + after, ink, runs, em, box, collapse)
         if pairs is not None:
             break
@@ -548,20 +550,17 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
     text = list(w.text)
     for i, k, (x0, x1) in pairs:
         i -= len(before)
-        if not 0 <= i < len(text) or not set(w.text[i:i + k]) & set("69６９"):
+        if not 0 <= i < len(text) or not set(w.text[i:i + k]) & _SIX_NINE:
             continue
         rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
         glyph = c[top + max(0, rows[0] - 2):top + rows[-1] + 3, max(0, x0 - 2):x1 + 2]
         if _is_zero(glyph):
-            text[i:i + k] = ["０" if w.text[i] in "０１２３４５６７８９" else "0"] + [""] * (k - 1)
+            text[i:i + k] = ["0" if w.text[i].isascii() else "０"] + [""] * (k - 1)
     return "".join(text)
 
 
-def _ink_height(ink: np.ndarray, x0: int, x1: int) -> int:
-    rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
-    return int(rows[-1] - rows[0] + 1) if rows.size else 0
-
-
+_DIGIT_CHARS = "0123456789０１２３４５６７８９"  # a text line's digits, as Tesseract's jpn model writes them
+_SIX_NINE = set("69６９")
 _PUNCT = set("-‐−–.,:;'・")
 _COLLAPSED = {"60", "06", "90", "09"}  # one slashed zero read as two digits
 _EDGE_COST = 0.5  # a run inside the word's box left unpaired (one outside costs 0.1)
@@ -591,7 +590,7 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
     tall = GLYPH_HEIGHT_EM[0] * em
 
     def digit(ch: str) -> bool:
-        return ch in "0123456789０１２３４５６７８９"
+        return ch in _DIGIT_CHARS
 
     cost = [[math.inf] * (m + 1) for _ in range(n + 1)]
     back: list[list[tuple | None]] = [[None] * (m + 1) for _ in range(n + 1)]

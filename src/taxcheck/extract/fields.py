@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 from taxcheck.extract.labels import LabelFilter
 from taxcheck.extract.marks import NAME_INK_LEVEL, NAME_SHARE, is_marked
-from taxcheck.extract.reread import BoxRequest, read_boxes_batch, read_only, read_variants
+from taxcheck.extract.reread import BoxRequest, read_boxes_batch, read_choices, read_variants
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
@@ -27,8 +28,8 @@ from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import fold, normalize
 from taxcheck.normalize.places import is_sound_address, with_building_space
-from taxcheck.normalize.readings import (UNSURE_KANA, agrees, likeliest_kana, name_characters, name_spelled_by,
-                                         nearest_kana, reconcile_kana, split_name)
+from taxcheck.normalize.readings import (UNSURE_KANA, agrees, is_japanese, likeliest_kana, name_characters,
+                                         name_spelled_by, nearest_kana, reconcile_kana, split_name)
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.privacy import mask_long_digit_runs
 from taxcheck.records import BBox, FieldValue, TextSource, Word
@@ -368,18 +369,28 @@ def _sound_addresses(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) ->
             out[name] = replace(fv, value=fv.page_read)
 
 
-def _spelled_as_kana(ctx: FieldContext, request: BoxRequest, name: str, kana: str) -> str | None:
-    """The name read again with only the characters of words read as its sure フリガナ allowed where it does not
-    read so (readings.name_characters), taken when it then does, with as many characters as before: Tesseract's
-    jpn model reads 蓮 as 運 and 葵 as 壮 even alone and sharp. A name of a reading no dictionary knows (翔空,
-    ソラ) has no such spelling of that length, and stands."""
+def _spelled_as_kana(ctx: FieldContext, choices: list[list[str]], name: str, kana: str) -> str | None:
+    """The name as the kana spells it from the model's choices at each character (reread.read_choices): where
+    the first choice is a character the kana does not allow (readings.name_characters), the best choice that
+    it does; taken when the name then reads as the kana, with as many characters as before. Tesseract's jpn
+    model reads 蓮 as 運 and 葵 as 壮 even alone and sharp, with the printed character its second or third choice.
+    A name of a reading no dictionary knows (翔空, ソラ) has no such spelling of that length, and stands."""
     spaced = split_name(name, kana)
-    chars = name_characters(kana, spaced)
-    if not chars:
+    allowed = name_characters(kana, spaced)
+    if not allowed:
         return None
-    text = normalize("text", ctx.labels.remove_from(read_only(ctx.engine, ctx.clean, request, chars))).value or ""
-    found = name_spelled_by(kana, [text])
+    picked = (next((c for c in alts if c in allowed or not is_japanese(c)), alts[0]) for alts in choices if alts)
+    text = "".join(c if is_japanese(c) else " " for c in picked)  # a mark between the parts (了 or 、) parts them
+    found = name_spelled_by(kana, [normalize("text", ctx.labels.remove_from(text)).value or ""])
     return found if found is not None and len(found.replace(" ", "")) == len(spaced.replace(" ", "")) else None
+
+
+def _kanas_to_spell_by(kana: FieldValue) -> list[str]:
+    """The フリガナ readings sure enough to re-spell a name by: the box's, when read sure or when the page pass
+    read the box at most one kana apart (インシイ レン, イシイレン), and then the page pass's too."""
+    page = (kana.page_read or "").replace(" ", "")
+    agree = bool(page) and Levenshtein.distance(page, kana.value.replace(" ", "")) <= 1
+    return list(dict.fromkeys([kana.value] * (agree or kana.confidence >= UNSURE_KANA) + [page] * agree))
 
 
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
@@ -389,8 +400,9 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     name, and a kana one off its name's reading (two off, if the kana was read unsure) takes it (keeping its own
     confidence: the kana was misread, or the name); a kana read unsure that is still no reading of a name read
     sure takes the name's likeliest reading (likeliest_kana), as unsure. A name still no reading of a kana read
-    sure is read once more with only the characters the kana spells allowed (_spelled_as_kana); taken, it keeps
-    the confidence it was read with. A pair that agrees otherwise is trusted.
+    sure (or read twice alike, _kanas_to_spell_by) is read once more with the model's choices per character, and
+    spelled as the kana where a next choice allows (_spelled_as_kana); taken, it keeps the confidence it was read
+    with. A pair that agrees otherwise is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
     if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:
@@ -408,11 +420,17 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
         others = read_variants(ctx.engine, ctx.clean, request)
         spaced = name_spelled_by(kana.value, (normalize("text", ctx.labels.remove_from(t)).value for t in others))
-        if spaced is None and kana.confidence >= UNSURE_KANA:  # spelled as the kana only when forced: as unsure
-            spaced = forced = _spelled_as_kana(ctx, request, name.value, kana.value)
+        spellers = _kanas_to_spell_by(kana) if spaced is None else []
+        choices = read_choices(ctx.engine, ctx.clean, request) if spellers else []
+        for k in spellers:  # spelled as the kana only when forced: as unsure as the name was read
+            spaced = forced = _spelled_as_kana(ctx, choices, name.value, k)
+            if spaced is not None:
+                kana = replace(kana, value=k)
+                break
     spaced = spaced or split_name(name.value, kana.value)
     value = reconcile_kana(kana.value, spaced)
-    conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) else None
+    kana_sure = kana.confidence >= UNSURE_KANA or not forced  # a name spelled by a kana read unsure: both stay unsure
+    conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) and kana_sure else None
     if conf is None:  # a kana one off the name's reading (two if read unsure) takes it, as unsure as it was read
         value = nearest_kana(value, spaced, kana.confidence)
     if not agrees(value, spaced) and kana.confidence < UNSURE_KANA and name.confidence >= SURE_NAME:

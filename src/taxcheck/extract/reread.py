@@ -73,12 +73,15 @@ TALL_LINE_EM = 1.5  # a run of rows taller than this is two lines joined by haze
 LINE_EDGE_EM = 0.4  # …cut no nearer its ends than this
 VALLEY_SHARE = 0.2  # …and only at a row this much fainter than the run's median row
 GLYPH_MIN_WIDTH_EM = 0.08  # a digit is at least this wide (a Mincho 1's stem at 200 dpi is ~0.1 em)
-GLYPH_EDGE_EM = 0.2  # …and stands this far from the crop's sides (a frame line's remnant does not)
-GLYPH_MAX_WIDTH_EM = 0.62  # a wider component is two digits touching
+GLYPH_EDGE_EM = 0.2  # …and stands this far from the crop's sides (a frame line's remnant does not)…
+EDGE_GLYPH_WIDTH_EM = 0.3  # …unless this wide: a digit printed flush to its box's edge (a remnant is a thin stroke)
+GLYPH_MAX_WIDTH_EM = 0.62  # a wider component is digits touching…
+DIGIT_PITCH_EM = 0.5  # …as many as fit at this pitch (digits are half-width)
 GLYPH_HEIGHT_EM = (0.45, 1.1)  # …and this tall: a comma or a dot is shorter, a frame remnant taller
 BAR_WIDTH_EM = 0.15  # a stem: rows of ink no wider than this…
 BAR_DRIFT_EM = 0.1  # …whose centres move no more than this over the middle of the glyph
-MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing
+MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing…
+BROKEN_GROUP = re.compile(r"[,\s](?!\s?\d{3}(?!\d))")  # …and longer ones whose thousands group is not 3 digits
 ZERO_PAD_EM = 0.25  # margin cut around a digit word of a text line: its glyphs' edges lie a little outside the box
 ZERO_SIDE_EM = 1.5  # …and at its sides, to hold the characters on either side
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
@@ -468,23 +471,23 @@ def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st:
         if key in second and key not in cell_parts:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
     _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
-    _recheck_digit_zeros(out, rows.get("digits", []), cell_parts, ems)  # after the jpn re-read: it reads zeros as 9 too
-    _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_digit_count(engine, out, rows.get("digits", []), cell_parts, ems)
+    _recheck_digit_zeros(out, rows.get("digits", []), cell_parts, ems)  # after the jpn re-reads: they read zeros as 9 too
+    _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_text_zeros(grey, out, [r for r in requests if r.kind == "text"])
     return out
 
 
 def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
     """Zeros of a digit box read as 6, 8 or 9 (a slashed zero blurred by a fax or a 200 dpi JPEG: 480,000
-    read 480,600). The box is cut into its glyphs; where glyphs and digits pair off one to one, a 6 or 9
-    whose glyph has a zero's shape becomes 0, and an 8 only when the slash or dot shows (an 8 whose waist
-    faded has a zero's one tall hole). A lone glyph at the box's edge, which the glyph cut leaves out,
+    read 480,600; a 2 now and then). The box is cut into its glyphs; where glyphs and digits pair off one to
+    one, a digit whose glyph has a zero's shape becomes 0, an 8 only when the slash or dot shows (an 8 whose
+    waist faded has a zero's one tall hole). A lone glyph at the box's edge, which the glyph cut leaves out,
     is tested on the whole box."""
     for key, _, img, _, _ in digit_rows:
         text = out[key].text
         digits = _digits(text)
-        if key in cell_parts or not set(digits) & set("689"):
+        if key in cell_parts or set(digits) <= {"0"}:
             continue
         if len(digits) == 1:
             glyphs = [img]
@@ -492,7 +495,7 @@ def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dic
             glyphs = _tall_glyphs(img, ems[key])
             if len(glyphs) != len(digits):
                 continue
-        fixed = "".join("0" if ch in "689" and _is_zero(g, plain=ch != "8") else ch for ch, g in zip(digits, glyphs))
+        fixed = "".join("0" if ch != "0" and _is_zero(g, plain=ch != "8") else ch for ch, g in zip(digits, glyphs))
         if fixed != digits:
             it = iter(fixed)
             text = "".join(next(it) if ch.isdigit() else ch for ch in text)
@@ -694,12 +697,14 @@ def read_variants(engine: OcrEngine, grey: np.ndarray, request: BoxRequest) -> I
         yield join_words(engine.read_words(img, mode=mode))
 
 
-def read_only(engine: OcrEngine, grey: np.ndarray, request: BoxRequest, chars: str) -> str:
-    """The text of a one-line box read with only ``chars`` allowed (jpn, one line): the model's second choice
-    where its first is not among them. jpn, not the script model: of 11 names of seed 9001's scans misread as
-    look-alikes beside their フリガナ read right, jpn read 5 as printed and the script model 2."""
+def read_choices(engine: OcrEngine, grey: np.ndarray, request: BoxRequest) -> list[list[str]]:
+    """A one-line box read with the model's choices at each character, best first (jpn, one line; empty when
+    the box holds no ink). For a name whose look-alike Tesseract prefers (蓮 read 運): the printed character
+    is often among the next choices, where a reading restricted to the allowed characters (a whitelist) drops
+    it: of 7 names of seed 9001's scans misread so beside a フリガナ read sure, a whitelist mended none and the
+    choices 3 (葵, 菜, 蓮)."""
     c = _line_image(grey, request)
-    return "" if c is None else join_words(engine.read_words(c, mode="line", only=chars))
+    return [] if c is None else engine.read_choices(c)
 
 
 class _Aux(tuple):
@@ -940,17 +945,21 @@ def _tall_glyphs(c: np.ndarray, em_px: float) -> list[np.ndarray]:
         else:
             boxes.append([x, y, x + w, y + h])
     split = []
-    for x0, y0, x1, y1 in boxes:  # two digits touching at their serifs (Mincho "11"): cut at the thinnest column
+    for x0, y0, x1, y1 in boxes:  # digits touching (Mincho "11" at its serifs, a fax's "580"): cut at thin columns
         if x1 - x0 > GLYPH_MAX_WIDTH_EM * em_px:
-            m = _thinnest_column(c[y0:y1] < INK_LEVEL, x0, x1)
-            split += [(x0, y0, m, y1), (m, y0, x1, y1)]
+            n = max(2, round((x1 - x0) / (DIGIT_PITCH_EM * em_px)))
+            ink, step = c[y0:y1] < INK_LEVEL, (x1 - x0) / n
+            cuts = [x0] + [_thinnest_column(ink, int(x0 + (k - 1) * step), int(x0 + (k + 1) * step))
+                           for k in range(1, n)] + [x1]
+            split += [(a, y0, b, y1) for a, b in pairwise(cuts)]
         else:
             split.append((x0, y0, x1, y1))
     pad = max(2, int(em_px * SEGMENT_PAD_EM))
     edge = GLYPH_EDGE_EM * em_px  # a frame line's remnant stands at the crop's side; digits never do
     return [cv2.copyMakeBorder(c[y0:y1, x0:x1], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
             for x0, y0, x1, y1 in split
-            if x1 - x0 >= GLYPH_MIN_WIDTH_EM * em_px and x0 >= edge and x1 <= c.shape[1] - edge
+            if x1 - x0 >= GLYPH_MIN_WIDTH_EM * em_px
+            and ((x0 >= edge and x1 <= c.shape[1] - edge) or x1 - x0 >= EDGE_GLYPH_WIDTH_EM * em_px)
             and GLYPH_HEIGHT_EM[0] * em_px <= y1 - y0 <= GLYPH_HEIGHT_EM[1] * em_px]
 
 
@@ -981,30 +990,36 @@ def _is_subsequence(short: str, long: str) -> bool:
 
 def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
     """Short digit boxes (date parts, counts) whose reading has fewer digits than the box has glyphs:
-    Tesseract reads a close pair of 1s ("11" in a month box) as one. Each glyph is read on its own line
-    (jpn: eng gives up on a lone 1), a plain bar is a 1; the re-reading is taken only when every glyph
-    gave one digit and the digits first read are among them in order (it restores digits, never
-    replaces one: the two arcs of a faint 0 are two bars), and with less confidence."""
+    Tesseract reads a close pair of 1s ("11" in a month box) as one. Amounts too, when a thousands group is
+    not 3 digits and the digits are not as many as the glyphs: a fax's "480,000" read "480,", its zeros lost;
+    "40 000" (split at the 千 mark) read "40 6000". Each glyph is read on its own line (jpn: eng gives up on a
+    lone 1), a plain bar is a 1, a zero's shape a 0. The re-reading is taken only when every glyph gave one
+    digit and, of the two readings, the shorter's digits are among the longer's in order (digits are restored
+    or dropped, never replaced: the two arcs of a faint 0 are two bars), and with less confidence."""
     rows, pending = [], {}
     for key, _, img, f, box in digit_rows:
         if key in cell_parts:
             continue
         read = len(_digits(out[key].text))
-        if read >= MAX_GLYPH_RECHECK:  # amounts and numbers: too long for this re-read, spare the glyph search
+        broken = BROKEN_GROUP.search(out[key].text) is not None
+        if read >= MAX_GLYPH_RECHECK and not broken:  # a long number read whole: spare the glyph search
             continue
         glyphs = _tall_glyphs(img, ems[key])
-        if 1 < len(glyphs) <= MAX_GLYPH_RECHECK and read < len(glyphs):
-            pending[key] = ["1" if _is_bar(g, ems[key]) else "" for g in glyphs]
-            rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][i]]
+        if 1 < len(glyphs) and (read < len(glyphs) <= MAX_GLYPH_RECHECK or broken and read != len(glyphs)):
+            pending[key] = (["1" if _is_bar(g, ems[key]) else "" for g in glyphs], glyphs)
+            rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][0][i]]
     pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
-    for key, texts in pending.items():
+    for key, (texts, glyphs) in pending.items():
         words = []
         for i, _, ws in pieces.get(_Aux("glyph", key), []):
             texts[i] = join_words(ws).strip()
             words += ws
-        if all(len(t) == 1 and t.isdigit() for t in texts) and _is_subsequence(_digits(out[key].text), "".join(texts)):
+        # a lone slashed zero reads as 9 or as nothing: its shape decides (see _recheck_digit_zeros)
+        texts = ["0" if t not in ("0", "1") and _is_zero(g, plain=t != "8") else t for t, g in zip(texts, glyphs)]
+        first, again = _digits(out[key].text), "".join(texts)
+        if all(len(t) == 1 and t.isdigit() for t in texts) and _is_subsequence(*sorted((first, again), key=len)):
             conf = mean_confidence(words) if words else out[key].confidence
-            out[key] = BoxRead("".join(texts), conf * DISAGREEMENT_PENALTY, words)
+            out[key] = BoxRead(again, conf * DISAGREEMENT_PENALTY, words)
 
 
 def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -> None:

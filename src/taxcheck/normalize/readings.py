@@ -47,7 +47,8 @@ def _dictionary():
     return pykakasi.kakasi(), Kanwa()
 
 
-def _is_japanese(c: str) -> bool:
+def is_japanese(c: str) -> bool:
+    """Whether ``c`` is kana or a kanji: a character of a name."""
     return "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or c in "々〆ヶ"
 
 
@@ -64,7 +65,7 @@ def readings(part: str) -> tuple[str, ...]:
     entries for the whole part, and pykakasi's conversion; ``()`` when the part is not Japanese script or is
     no one's name."""
     extra, nobody = _given_names()
-    if not part or not all(_is_japanese(c) for c in part) or part in nobody:
+    if not part or not all(is_japanese(c) for c in part) or part in nobody:
         return ()
     converter, words = _dictionary()
     found = extra.get(part, []) + ["".join(item["hira"] for item in converter.convert(part))]

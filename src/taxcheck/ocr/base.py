@@ -19,10 +19,14 @@ class OcrEngine(ABC):
     name: str = "base"
 
     @abstractmethod
-    def read_words(self, image: np.ndarray, *, mode: str = "page", only: str = "") -> list[Word]:
+    def read_words(self, image: np.ndarray, *, mode: str = "page") -> list[Word]:
         """Words with boxes and confidences 0..1. ``mode``: "page" (sparse form text), "line"
-        (one line of text), "digits" (one line of digits and separators). ``only``: the characters the
-        reading may use (besides the space), when the caller knows them."""
+        (one line of text), "digits" (one line of digits and separators)."""
+
+    @abstractmethod
+    def read_choices(self, image: np.ndarray) -> list[list[str]]:
+        """One line of text as the model's choices at each character, best first (a space between words is
+        one too): where the caller knows what may be printed, a second choice can be the right one."""
 
     def read_words_batch(self, images: list[np.ndarray], *, mode: str) -> list[list[Word]]:
         """:meth:`read_words` of each image, in order; engines that can read many in one go override it."""

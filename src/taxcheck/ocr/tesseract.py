@@ -9,6 +9,8 @@ Images go to Tesseract as uncompressed PNM: pytesseract's default PNG took ~0.14
 300 dpi (~4 % of a run), for the same words. PNM, like a PNG without a pHYs chunk, states no resolution, so
 Tesseract estimates it from the text as before (BMP would state 96 dpi).
 
+``read_choices`` reads one line with the model's alternatives per character (hOCR with ``lstm_choice_mode=2``).
+
 Tesseract takes ~0.2 s to start (loading its model), a good share of a small image's reading. Images read
 the same way go to one run as a list of files (``read_words_batch``): each is still read as a page of its
 own, so the words are the same as one run per image.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytesseract
@@ -89,10 +92,10 @@ class TesseractEngine(OcrEngine):
         if missing:
             raise OcrUnavailable(f"tesseract lacks language data: {missing}")
 
-    def _config(self, mode: str, only: str = "") -> str:
+    def _config(self, mode: str) -> str:
         cfg = f"--psm {PSM[mode]} -c preserve_interword_spaces=1"
-        if only or mode in WHITELIST:
-            cfg += f' -c "tessedit_char_whitelist={only + " " if only else WHITELIST[mode]}"'
+        if mode in WHITELIST:
+            cfg += f' -c "tessedit_char_whitelist={WHITELIST[mode]}"'
         return cfg
 
     def _lang(self, mode: str) -> str:
@@ -102,12 +105,19 @@ class TesseractEngine(OcrEngine):
             return SCRIPT_MODEL
         return self.lang
 
-    def _data(self, image: Image.Image | str, mode: str, only: str = "") -> dict:
-        return pytesseract.image_to_data(image, lang=self._lang(mode), config=self._config(mode, only),
+    def _data(self, image: Image.Image | str, mode: str) -> dict:
+        return pytesseract.image_to_data(image, lang=self._lang(mode), config=self._config(mode),
                                          output_type=pytesseract.Output.DICT, timeout=self.timeout)
 
-    def read_words(self, image: np.ndarray, *, mode: str = "page", only: str = "") -> list[Word]:
-        return _words(self._data(_pnm(image), mode, only))[1]
+    def read_words(self, image: np.ndarray, *, mode: str = "page") -> list[Word]:
+        return _words(self._data(_pnm(image), mode))[1]
+
+    def read_choices(self, image: np.ndarray) -> list[list[str]]:
+        """jpn, one line, with the LSTM's alternatives per character (``lstm_choice_mode=2`` in hOCR)."""
+        hocr = pytesseract.image_to_pdf_or_hocr(_pnm(image), lang=self.lang, extension="hocr", timeout=self.timeout,
+                                                config=f"--psm {PSM['line']} -c lstm_choice_mode=2")
+        return [[c.text or "" for c in el] for el in ElementTree.fromstring(hocr).iter()
+                if el.get("id", "").startswith("lstm_choices")]
 
     def read_words_batch(self, images: list[np.ndarray], *, mode: str) -> list[list[Word]]:
         if len(images) < 2:

@@ -472,7 +472,7 @@ def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
     _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
     _recheck_digit_count(engine, out, rows.get("digits", []), cell_parts, ems)
-    _recheck_digit_zeros(out, rows.get("digits", []), cell_parts, ems)  # after the jpn re-reads: they read zeros as 9 too
+    _recheck_digit_zeros(out, rows.get("digits", []), cell_parts, ems)  # after the jpn re-reads: they read 0 as 9
     _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
     _recheck_text_zeros(grey, out, [r for r in requests if r.kind == "text"])
     return out

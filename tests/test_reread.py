@@ -480,6 +480,30 @@ def test_digits_touching_in_threes_are_cut_at_the_digit_pitch():
     assert len(glyphs) == 6 and max(g.shape[1] for g in glyphs) < 1.5 * min(g.shape[1] for g in glyphs)
 
 
+def test_a_date_part_read_with_a_digit_too_many_unsure_is_read_glyph_by_glyph():
+    # a 2-up fax's month "8" (generated dev set) between its cell's remnant rules, read "1 8": the remnant is no glyph
+    img = np.asarray(Image.open(DATA / "month_8_between_rule_remnants_fax_2up.png").convert("L"))
+    rows = [("a", 0, img, 1.0, BBox(0, 0, 1, 1))]
+    out = {"a": BoxRead("1 8", 0.38, [])}
+    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 21.99})
+    assert out["a"].text == "8"
+    out = {"a": BoxRead("18", 0.9, [])}  # read sure: left alone
+    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 21.99})
+    assert out["a"].text == "18"
+
+
+def test_rule_remnants_and_specks_are_no_glyphs():
+    img = _scan_line("30", GOTHIC, 32)
+    h, w = img.shape
+    assert len(_tall_glyphs(img, 32.0)) == 2
+    framed = img.copy()
+    framed[2:h - 2, 1:3] = 0  # a cell's corner ┌ left of the digits, reaching over the 3
+    framed[2:4, 1:int(w * 0.45)] = 0
+    framed[h - 6:h - 4, int(w * 0.3):w - 4] = 0  # a flat stroke of the rule below them
+    framed[h - 3, int(w * 0.5)] = 0  # a speck
+    assert len(_tall_glyphs(framed, 32.0)) == 2
+
+
 def test_an_amount_whose_thousands_group_is_not_three_digits_is_read_glyph_by_glyph():
     # a fax's 源泉徴収税額 "38 900" printed split at the 千 mark (generated dev set), read "38 6900"
     img = np.asarray(Image.open(DATA / "amount_split_at_thousands_fax.png").convert("L"))

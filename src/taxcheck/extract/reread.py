@@ -78,9 +78,11 @@ EDGE_GLYPH_WIDTH_EM = 0.3  # …unless this wide: a digit printed flush to its b
 GLYPH_MAX_WIDTH_EM = 0.62  # a wider component is digits touching…
 DIGIT_PITCH_EM = 0.5  # …as many as fit at this pitch (digits are half-width)
 GLYPH_HEIGHT_EM = (0.45, 1.1)  # …and this tall: a comma or a dot is shorter, a frame remnant taller
+FLAT_EM = 0.15  # a flat stroke lower than this share of the font size is a rule's remnant
 BAR_WIDTH_EM = 0.15  # a stem: rows of ink no wider than this…
 BAR_DRIFT_EM = 0.1  # …whose centres move no more than this over the middle of the glyph
-MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing…
+MAX_GLYPH_RECHECK = 4  # digit boxes of up to this many glyphs are re-read glyph by glyph when digits went missing,
+UNSURE_DIGITS = 0.5  # or when more were read than there are glyphs, at a confidence below this…
 BROKEN_GROUP = re.compile(r"[,\s](?!\s?\d{3}(?!\d))")  # …and longer ones whose thousands group is not 3 digits
 ZERO_PAD_EM = 0.25  # margin cut around a digit word of a text line: its glyphs' edges lie a little outside the box
 ZERO_SIDE_EM = 1.5  # …and at its sides, to hold the characters on either side
@@ -938,7 +940,8 @@ def _tall_glyphs(c: np.ndarray, em_px: float) -> list[np.ndarray]:
     between them, and two Gothic 1s touch at faint ink; pieces that overlap in x are one glyph."""
     n, _, stats, _ = cv2.connectedComponentsWithStats((c < INK_LEVEL).astype(np.uint8), connectivity=8)
     boxes: list[list[int]] = []
-    for x, y, w, h, _ in sorted((tuple(st) for st in stats[1:n]), key=lambda st: st[0]):
+    for x, y, w, h, _ in sorted((tuple(st) for st in stats[1:n] if not _is_debris(st[2], st[3], em_px)),
+                                key=lambda st: st[0]):
         if boxes and x < boxes[-1][2] - 1:  # overlaps the previous glyph in x: a piece of it
             b = boxes[-1]
             boxes[-1] = [b[0], min(b[1], y), max(b[2], x + w), max(b[3], y + h)]
@@ -961,6 +964,14 @@ def _tall_glyphs(c: np.ndarray, em_px: float) -> list[np.ndarray]:
             if x1 - x0 >= GLYPH_MIN_WIDTH_EM * em_px
             and ((x0 >= edge and x1 <= c.shape[1] - edge) or x1 - x0 >= EDGE_GLYPH_WIDTH_EM * em_px)
             and GLYPH_HEIGHT_EM[0] * em_px <= y1 - y0 <= GLYPH_HEIGHT_EM[1] * em_px]
+
+
+def _is_debris(w: int, h: int, em_px: float) -> bool:
+    """Whether a connected component of a digit box is no piece of a digit: a speck of dust, a cell rule's
+    remnant taller than any digit (a corner ┌ left of a date part) or a flat stroke of one below the digits.
+    Kept, it joins the digit it overlaps in x and makes it too tall to count."""
+    return (max(w, h) < SPECK_EM * em_px or h > GLYPH_HEIGHT_EM[1] * em_px
+            or (h < FLAT_EM * em_px and w > 2 * h))
 
 
 def _is_bar(glyph: np.ndarray, em_px: float) -> bool:
@@ -989,10 +1000,12 @@ def _is_subsequence(short: str, long: str) -> bool:
 
 
 def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
-    """Short digit boxes (date parts, counts) whose reading has fewer digits than the box has glyphs:
-    Tesseract reads a close pair of 1s ("11" in a month box) as one. Amounts too, when a thousands group is
-    not 3 digits and the digits are not as many as the glyphs: a fax's "480,000" read "480,", its zeros lost;
-    "40 000" (split at the 千 mark) read "40 6000". Each glyph is read on its own line (jpn: eng gives up on a
+    """Digit boxes whose reading has not as many digits as the box has glyphs, re-read glyph by glyph:
+    - short boxes (date parts, counts) read with fewer: Tesseract reads a close pair of 1s ("11") as one;
+    - or with more, read unsure: a fax's month "7" between its cell's remnant rules read "17";
+    - amounts whose thousands group is not 3 digits: a fax's "480,000" read "480,", its zeros lost; "40 000"
+      (split at the 千 mark) read "40 6000".
+    Each glyph is read on its own line (jpn: eng gives up on a
     lone 1), a plain bar is a 1, a zero's shape a 0. The re-reading is taken only when every glyph gave one
     digit and, of the two readings, the shorter's digits are among the longer's in order (digits are restored
     or dropped, never replaced: the two arcs of a faint 0 are two bars), and with less confidence."""
@@ -1005,7 +1018,10 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         if read >= MAX_GLYPH_RECHECK and not broken:  # a long number read whole: spare the glyph search
             continue
         glyphs = _tall_glyphs(img, ems[key])
-        if 1 < len(glyphs) and (read < len(glyphs) <= MAX_GLYPH_RECHECK or broken and read != len(glyphs)):
+        n = len(glyphs)
+        lost = 1 < n and read < n and (n <= MAX_GLYPH_RECHECK or broken)
+        invented = 0 < n < read and (broken or out[key].confidence < UNSURE_DIGITS)  # a frame's remnant read as 1
+        if lost or invented:
             pending[key] = (["1" if _is_bar(g, ems[key]) else "" for g in glyphs], glyphs)
             rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][0][i]]
     pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
@@ -1015,9 +1031,10 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
             texts[i] = join_words(ws).strip()
             words += ws
         # a lone slashed zero reads as 9 or as nothing: its shape decides (see _recheck_digit_zeros)
-        texts = ["0" if t not in ("0", "1") and _is_zero(g, plain=t != "8") else t for t, g in zip(texts, glyphs)]
-        first, again = _digits(out[key].text), "".join(texts)
-        if all(len(t) == 1 and t.isdigit() for t in texts) and _is_subsequence(*sorted((first, again), key=len)):
+        zeros = ["0" if t not in ("0", "1") and _is_zero(g, plain=t != "8") else t for t, g in zip(texts, glyphs)]
+        first, again = _digits(out[key].text), "".join(zeros)
+        if all(len(t) == 1 and t.isdigit() for t in zeros) and any(
+                _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again)):
             conf = mean_confidence(words) if words else out[key].confidence
             out[key] = BoxRead(again, conf * DISAGREEMENT_PENALTY, words)
 

@@ -463,6 +463,14 @@ def test_a_zero_read_as_another_digit_is_told_by_its_shape():
     assert out["a"].text == "480,000" and out["a"].confidence < 0.9
 
 
+def test_a_4_whose_hole_noise_split_in_two_stays_a_4():
+    # a 2-up fax's month "4" (generated dev set): noise splits its hole into two side by side, as a slash does a 0's
+    img = np.asarray(Image.open(DATA / "month_4_hole_split_fax_2up.png").convert("L"))
+    out = {"a": BoxRead("4", 0.67, [])}
+    _recheck_digit_zeros(out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 22.6})
+    assert out["a"].text == "4"
+
+
 def test_zeros_printed_flush_with_the_boxs_edge_are_told_by_their_shape():
     # a fax's 基礎控除の額 "880,000" as cut for OCR (generated dev set): the last 0 touches the crop's right side,
     # where the glyph cut left it out as a frame line's remnant, so glyphs and digits did not pair off

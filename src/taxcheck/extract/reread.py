@@ -88,7 +88,8 @@ ZERO_PAD_EM = 0.25  # margin cut around a digit word of a text line: its glyphs'
 ZERO_SIDE_EM = 1.5  # …and at its sides, to hold the characters on either side
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
 SLASH_HALVES = 0.4  # the two holes of a slashed zero: the smaller at least this share of the larger…
-SLASH_OVERLAP = 0.2  # …side by side over this share of their height (at 200 dpi the slash leaves them diagonal)
+SLASH_OVERLAP = 0.2  # …side by side over this share of their height (at 200 dpi the slash leaves them diagonal)…
+SLASH_SPAN = 0.5  # …and together over this share of the glyph's height
 ZERO_HOLE_HEIGHT = 0.7  # a zero's one hole runs at least this share of its height (a 9's loop ≤ ~0.65)…
 ZERO_HOLE_OFFSET = 0.1  # …centred within this share of it
 CELL_SHRINK = 0.16  # share of a digit cell trimmed on every side (the frame)
@@ -480,11 +481,14 @@ def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st:
     return out
 
 
+_LOOPED = "48"  # digits with a hole of their own: taken for a zero only when its slash or dot shows
+
+
 def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
     """Zeros of a digit box read as 6, 8 or 9 (a slashed zero blurred by a fax or a 200 dpi JPEG: 480,000
     read 480,600; a 2 now and then). The box is cut into its glyphs; where glyphs and digits pair off one to
-    one, a digit whose glyph has a zero's shape becomes 0, an 8 only when the slash or dot shows (an 8 whose
-    waist faded has a zero's one tall hole). A lone glyph at the box's edge, which the glyph cut leaves out,
+    one, a digit whose glyph has a zero's shape becomes 0, an 8 or a 4 only when the slash or dot shows (an 8
+    whose waist faded, or a fax's 4 whose hole swelled, has a zero's one tall hole). A lone glyph at the box's edge, which the glyph cut leaves out,
     is tested on the whole box."""
     for key, _, img, _, _ in digit_rows:
         text = out[key].text
@@ -497,7 +501,8 @@ def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dic
             glyphs = _tall_glyphs(img, ems[key])
             if len(glyphs) != len(digits):
                 continue
-        fixed = "".join("0" if ch != "0" and _is_zero(g, plain=ch != "8") else ch for ch, g in zip(digits, glyphs))
+        fixed = "".join("0" if ch != "0" and _is_zero(g, plain=ch not in _LOOPED) else ch
+                        for ch, g in zip(digits, glyphs))
         if fixed != digits:
             it = iter(fixed)
             text = "".join(next(it) if ch.isdigit() else ch for ch in text)
@@ -894,8 +899,10 @@ def _zero_at(img: np.ndarray, level: int, plain: bool) -> bool:
         return hh >= ZERO_HOLE_HEIGHT * oh and abs((hy + hh / 2) - (oy + oh / 2)) <= ZERO_HOLE_OFFSET * oh
     if len(outer) == 1 and len(holes) == 2:  # split by a slash: overlapping in height, unlike the stacked loops
         (_, y0, _, h0), (_, y1, _, h1) = (cv2.boundingRect(contours[i]) for i in holes)  # of 8,
-        a0, a1 = sorted(areas[i] for i in holes)  # and in two like halves, unlike a 9's loop and a pinhole
-        return min(y0 + h0, y1 + h1) - max(y0, y1) >= SLASH_OVERLAP * min(h0, h1) and a0 >= SLASH_HALVES * a1
+        a0, a1 = sorted(areas[i] for i in holes)  # and in two like halves, unlike a 9's loop and a pinhole,
+        oh = cv2.boundingRect(contours[outer[0]])[3]  # and over most of the glyph, unlike a 4's hole split by noise
+        return (min(y0 + h0, y1 + h1) - max(y0, y1) >= SLASH_OVERLAP * min(h0, h1) and a0 >= SLASH_HALVES * a1
+                and max(y0 + h0, y1 + h1) - min(y0, y1) >= SLASH_SPAN * oh)
     if len(outer) == 2 and len(holes) == 1:  # the dot: a small blob inside the loop
         (x, y, w, h) = cv2.boundingRect(contours[holes[0]])
         dot = min(outer, key=lambda i: areas[i])
@@ -1031,7 +1038,8 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
             texts[i] = join_words(ws).strip()
             words += ws
         # a lone slashed zero reads as 9 or as nothing: its shape decides (see _recheck_digit_zeros)
-        zeros = ["0" if t not in ("0", "1") and _is_zero(g, plain=t != "8") else t for t, g in zip(texts, glyphs)]
+        zeros = ["0" if t not in ("0", "1") and _is_zero(g, plain=t not in _LOOPED) else t
+                 for t, g in zip(texts, glyphs)]
         first, again = _digits(out[key].text), "".join(zeros)
         if all(len(t) == 1 and t.isdigit() for t in zeros) and any(
                 _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again)):

@@ -33,6 +33,7 @@ from taxcheck.extract.reread import (
     _with_spaces_of,
     read_boxes,
     read_choices,
+    read_only,
     read_variants,
 )
 from taxcheck.normalize import normalize
@@ -348,14 +349,31 @@ def test_a_name_misread_as_a_look_alike_is_spelled_from_the_models_next_choices(
     # choices as Tesseract gave them for a dropout scan's 鈴木 葵 (read 鈴木 美) and a 2-up scan's 山下 陽菜 (its
     # space read 了, 菜 read 業)
     ctx = SimpleNamespace(labels=SimpleNamespace(remove_from=lambda t: t))
+
+    def spelled(choices, name, kana):
+        return fields._read_as(ctx, fields._choose(choices, name_characters(kana, name)), name, kana)
     aoi = [["鈴", "人", "和"], ["木", "相", "本"], [" ", "、", "本"], ["美", "葵", "杯"]]
-    assert fields._spelled_as_kana(ctx, aoi, "鈴木 美", "スズキ アオイ") == "鈴木 葵"
+    assert spelled(aoi, "鈴木 美", "スズキ アオイ") == "鈴木 葵"
     hina = [["山", "四"], ["下", "人"], ["了", "、", "。"], ["陽", "骨"], ["業", "工", "菜", "炎"]]
-    assert fields._spelled_as_kana(ctx, hina, "山下 陽業", "ヤマシタ ヒナ") == "山下 陽菜"
+    assert spelled(hina, "山下 陽業", "ヤマシタ ヒナ") == "山下 陽菜"
     # a family name read right keeps its characters: 本 among the space's choices is not taken for it
-    assert fields._spelled_as_kana(ctx, [["坂"], ["本"], [" ", "本"], ["交", "梶"]], "坂本 交", "サカモト ショウ") is None
+    assert spelled([["坂"], ["本"], [" ", "本"], ["交", "梶"]], "坂本 交", "サカモト ショウ") is None
     # no choice the kana allows: not re-spelled
-    assert fields._spelled_as_kana(ctx, [["中"], ["島"], [" "], ["六", "涯", "洒"]], "中島 涯", "ナカジマ リン") is None
+    assert spelled([["中"], ["島"], [" "], ["六", "涯", "洒"]], "中島 涯", "ナカジマ リン") is None
+
+
+def test_a_name_misread_as_a_look_alike_is_read_again_with_only_its_kanas_spellings():
+    grey = _scan_line("鈴木 葵", MINCHO, 30)
+    req = BoxRequest("n", BBox(4, 30 * 0.6, grey.shape[1] - 4, 30 * 2.4), "text", 30)
+    plain = [normalize("text", t).value for t in read_variants(get_engine(), grey, req)]
+    assert name_spelled_by("スズキ アオイ", plain) is None  # jpn reads Mincho's 葵 as 壮 or 美, every way
+    assert not any("葵" in alts for alts in read_choices(get_engine(), grey, req))  # …and not as a next choice
+    chars = name_characters("スズキ アオイ", "鈴木 壮")
+    assert "葵" in chars and "鈴" in chars and "壮" not in chars
+    got = normalize("text", read_only(get_engine(), grey, req, chars)).value
+    assert name_spelled_by("スズキ アオイ", [got]) == "鈴木 葵"
+    ctx = SimpleNamespace(engine=get_engine(), clean=grey, labels=SimpleNamespace(remove_from=lambda t: t))
+    assert fields._spelled_as_kana(ctx, req, "鈴木 壮", ["スズキ アオイ"]) == ("鈴木 葵", "スズキ アオイ")
 
 
 def test_a_kana_read_unsure_spells_a_name_only_when_the_page_pass_read_it_alike():
@@ -376,16 +394,16 @@ def test_a_kana_read_unsure_spells_a_name_only_when_the_page_pass_read_it_alike(
 def test_a_look_alike_is_spelled_as_its_kana(printed, kana, misread):
     grey = _scan_line(printed, MINCHO, 36)
     req = BoxRequest("n", BBox(4, 36 * 0.6, grey.shape[1] - 4, 36 * 2.4), "text", 36)
-    ctx = SimpleNamespace(labels=SimpleNamespace(remove_from=lambda t: t))
-    assert fields._spelled_as_kana(ctx, read_choices(get_engine(), grey, req), misread, kana) == printed
+    ctx = SimpleNamespace(engine=get_engine(), clean=grey, labels=SimpleNamespace(remove_from=lambda t: t))
+    assert fields._spelled_as_kana(ctx, req, misread, [kana]) == (printed, kana)
 
 
 def test_a_name_of_a_reading_no_dictionary_knows_stands():
-    # no choice of its characters reads ソラ in two characters: it is not re-spelled
+    # neither its next choices nor the characters of words read ソラ spell it in two characters: it stands
     grey = _scan_line("山田 翔空", MINCHO, 36)
     req = BoxRequest("n", BBox(4, 36 * 0.6, grey.shape[1] - 4, 36 * 2.4), "text", 36)
-    ctx = SimpleNamespace(labels=SimpleNamespace(remove_from=lambda t: t))
-    assert fields._spelled_as_kana(ctx, read_choices(get_engine(), grey, req), "山田 翔空", "ヤマダ ソラ") is None
+    ctx = SimpleNamespace(engine=get_engine(), clean=grey, labels=SimpleNamespace(remove_from=lambda t: t))
+    assert fields._spelled_as_kana(ctx, req, "山田 翔空", ["ヤマダ ソラ"]) is None
 
 
 def test_a_page_scanned_light_is_found():

@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from taxcheck.extract.labels import LabelFilter
 from taxcheck.extract.marks import NAME_INK_LEVEL, NAME_SHARE, is_marked
-from taxcheck.extract.reread import BoxRequest, read_boxes_batch, read_choices, read_variants
+from taxcheck.extract.reread import BoxRequest, read_boxes_batch, read_choices, read_only, read_variants
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
@@ -369,20 +369,37 @@ def _sound_addresses(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) ->
             out[name] = replace(fv, value=fv.page_read)
 
 
-def _spelled_as_kana(ctx: FieldContext, choices: list[list[str]], name: str, kana: str) -> str | None:
-    """The name as the kana spells it from the model's choices at each character (reread.read_choices): where
-    the first choice is a character the kana does not allow (readings.name_characters), the best choice that
-    it does; taken when the name then reads as the kana, with as many characters as before. Tesseract's jpn
-    model reads 蓮 as 運 and 葵 as 壮 even alone and sharp, with the printed character its second or third choice.
-    A name of a reading no dictionary knows (翔空, ソラ) has no such spelling of that length, and stands."""
-    spaced = split_name(name, kana)
-    allowed = name_characters(kana, spaced)
+def _spelled_as_kana(ctx: FieldContext, request: BoxRequest, name: str, kanas: list[str]) -> tuple[str, str] | None:
+    """(name, kana): the name as one of ``kanas`` spells it, read again where it does not (readings.name_characters
+    gives the characters a kana allows): first from the model's next choices per character (_choose), then read
+    with only those characters allowed. Tesseract's jpn model reads 蓮 as 運 and 葵 as 壮 even alone and sharp. Of
+    7 names of seed 9001's scans misread so beside a フリガナ read sure, the choices mended 3 (葵, 菜, 蓮) and the
+    allowed characters none (the model dropped the character); on the dev seed the allowed characters mended
+    one more (輔). Taken only with as many characters as before: a name of a reading no dictionary knows (翔空,
+    ソラ) has no such spelling, and stands."""
+    allowed = {k: chars for k in kanas if (chars := name_characters(k, split_name(name, k)))}
     if not allowed:
         return None
+    choices = read_choices(ctx.engine, ctx.clean, request)
+    for read in (lambda chars: _choose(choices, chars), lambda chars: read_only(ctx.engine, ctx.clean, request, chars)):
+        for kana, chars in allowed.items():
+            if (found := _read_as(ctx, read(chars), name, kana)) is not None:
+                return found, kana
+    return None
+
+
+def _choose(choices: list[list[str]], allowed: str) -> str:
+    """A line from the model's choices per character (read_choices): at each, the first that ``allowed`` holds
+    or that is no kana or kanji; such a mark between family and given name (a space read 了 or 、) is a space."""
     picked = (next((c for c in alts if c in allowed or not is_japanese(c)), alts[0]) for alts in choices if alts)
-    text = "".join(c if is_japanese(c) else " " for c in picked)  # a mark between the parts (了 or 、) parts them
+    return "".join(c if is_japanese(c) else " " for c in picked)
+
+
+def _read_as(ctx: FieldContext, text: str, name: str, kana: str) -> str | None:
+    """``text`` (the name box read again) as the name, when it reads as ``kana`` with as many characters as
+    ``name``; None otherwise."""
     found = name_spelled_by(kana, [normalize("text", ctx.labels.remove_from(text)).value or ""])
-    return found if found is not None and len(found.replace(" ", "")) == len(spaced.replace(" ", "")) else None
+    return found if found is not None and len(found.replace(" ", "")) == len(name.replace(" ", "")) else None
 
 
 def _kanas_to_spell_by(kana: FieldValue) -> list[str]:
@@ -400,9 +417,9 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     name, and a kana one off its name's reading (two off, if the kana was read unsure) takes it (keeping its own
     confidence: the kana was misread, or the name); a kana read unsure that is still no reading of a name read
     sure takes the name's likeliest reading (likeliest_kana), as unsure. A name still no reading of a kana read
-    sure (or read twice alike, _kanas_to_spell_by) is read once more with the model's choices per character, and
-    spelled as the kana where a next choice allows (_spelled_as_kana); taken, it keeps the confidence it was read
-    with. A pair that agrees otherwise is trusted.
+    sure (or read twice alike, _kanas_to_spell_by) is spelled as the kana where the model's next choices, or a
+    reading with only the kana's characters allowed, spell it so (_spelled_as_kana); taken, it keeps the
+    confidence it was read with. A pair that agrees otherwise is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
     if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:
@@ -420,13 +437,10 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
         others = read_variants(ctx.engine, ctx.clean, request)
         spaced = name_spelled_by(kana.value, (normalize("text", ctx.labels.remove_from(t)).value for t in others))
-        spellers = _kanas_to_spell_by(kana) if spaced is None else []
-        choices = read_choices(ctx.engine, ctx.clean, request) if spellers else []
-        for k in spellers:  # spelled as the kana only when forced: as unsure as the name was read
-            spaced = forced = _spelled_as_kana(ctx, choices, name.value, k)
-            if spaced is not None:
-                kana = replace(kana, value=k)
-                break
+        respelled = _spelled_as_kana(ctx, request, name.value, _kanas_to_spell_by(kana)) if spaced is None else None
+        if respelled is not None:  # spelled as the kana only when forced: as unsure as the name was read
+            spaced = forced = respelled[0]
+            kana = replace(kana, value=respelled[1])
     spaced = spaced or split_name(name.value, kana.value)
     value = reconcile_kana(kana.value, spaced)
     kana_sure = kana.confidence >= UNSURE_KANA or not forced  # a name spelled by a kana read unsure: both stay unsure

@@ -728,11 +728,16 @@ def read_variants(engine: OcrEngine, grey: np.ndarray, request: BoxRequest) -> I
 def read_choices(engine: OcrEngine, grey: np.ndarray, request: BoxRequest) -> list[list[str]]:
     """A one-line box read with the model's choices at each character, best first (jpn, one line; empty when
     the box holds no ink). For a name whose look-alike Tesseract prefers (蓮 read 運): the printed character
-    is often among the next choices, where a reading restricted to the allowed characters (a whitelist) drops
-    it: of 7 names of seed 9001's scans misread so beside a フリガナ read sure, a whitelist mended none and the
-    choices 3 (葵, 菜, 蓮)."""
+    is often among the next choices."""
     c = _line_image(grey, request)
     return [] if c is None else engine.read_choices(c)
+
+
+def read_only(engine: OcrEngine, grey: np.ndarray, request: BoxRequest, chars: str) -> str:
+    """The text of a one-line box read with only ``chars`` allowed (jpn, one line): the model's choice among
+    them where its first is not (where the printed character is none of its next choices, see read_choices)."""
+    c = _line_image(grey, request)
+    return "" if c is None else join_words(engine.read_words(c, mode="line", only=chars))
 
 
 class _Aux(tuple):

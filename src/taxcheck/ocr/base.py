@@ -19,9 +19,10 @@ class OcrEngine(ABC):
     name: str = "base"
 
     @abstractmethod
-    def read_words(self, image: np.ndarray, *, mode: str = "page") -> list[Word]:
+    def read_words(self, image: np.ndarray, *, mode: str = "page", only: str = "") -> list[Word]:
         """Words with boxes and confidences 0..1. ``mode``: "page" (sparse form text), "line"
-        (one line of text), "digits" (one line of digits and separators)."""
+        (one line of text), "digits" (one line of digits and separators). ``only``: the characters the
+        reading may use (besides the space), when the caller knows them."""
 
     @abstractmethod
     def read_choices(self, image: np.ndarray) -> list[list[str]]:

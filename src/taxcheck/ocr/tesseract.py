@@ -92,10 +92,10 @@ class TesseractEngine(OcrEngine):
         if missing:
             raise OcrUnavailable(f"tesseract lacks language data: {missing}")
 
-    def _config(self, mode: str) -> str:
+    def _config(self, mode: str, only: str = "") -> str:
         cfg = f"--psm {PSM[mode]} -c preserve_interword_spaces=1"
-        if mode in WHITELIST:
-            cfg += f' -c "tessedit_char_whitelist={WHITELIST[mode]}"'
+        if only or mode in WHITELIST:
+            cfg += f' -c "tessedit_char_whitelist={only + " " if only else WHITELIST[mode]}"'
         return cfg
 
     def _lang(self, mode: str) -> str:
@@ -105,12 +105,12 @@ class TesseractEngine(OcrEngine):
             return SCRIPT_MODEL
         return self.lang
 
-    def _data(self, image: Image.Image | str, mode: str) -> dict:
-        return pytesseract.image_to_data(image, lang=self._lang(mode), config=self._config(mode),
+    def _data(self, image: Image.Image | str, mode: str, only: str = "") -> dict:
+        return pytesseract.image_to_data(image, lang=self._lang(mode), config=self._config(mode, only),
                                          output_type=pytesseract.Output.DICT, timeout=self.timeout)
 
-    def read_words(self, image: np.ndarray, *, mode: str = "page") -> list[Word]:
-        return _words(self._data(_pnm(image), mode))[1]
+    def read_words(self, image: np.ndarray, *, mode: str = "page", only: str = "") -> list[Word]:
+        return _words(self._data(_pnm(image), mode, only))[1]
 
     def read_choices(self, image: np.ndarray) -> list[list[str]]:
         """jpn, one line, with the LSTM's alternatives per character (``lstm_choice_mode=2`` in hOCR)."""

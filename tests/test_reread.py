@@ -639,6 +639,8 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
     # the 0 touches 号; the 0 inside the line, between 番 and 号, is found with both neighbours paired
     ("block_zero_boxed_late_dropout.png", 38.72, (77.4, 78.0, 125.8, 110.2), "羽沢4丁目24番{}号 サンハイツ502",
      "19", "10"),
+    # a fax's slashed zero read as 60: one glyph fewer inside the box than digits (ツ's last stroke just outside)
+    ("room_zero_read_60_fax.png", 25.65, (51.9, 51.6, 89.0, 71.6), "西大泉4丁目9番2号 サンハイツ{}", "7609", "709"),
 ])
 def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, em, box, line, read, printed):
     # the word's neighbourhood (two em around its box) cut from generated scans, with Tesseract's box of the word

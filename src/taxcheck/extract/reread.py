@@ -87,6 +87,7 @@ BROKEN_GROUP = re.compile(r"[,\s](?!\s?\d{3}(?!\d))")  # …and longer ones whos
 ZERO_PAD_EM = 0.25  # margin cut around a digit word of a text line: its glyphs' edges lie a little outside the box
 ZERO_SIDE_EM = 1.5  # …and at its sides, to hold the characters on either side
 BOX_SLOP_EM = 0.05  # a glyph is inside a word's box when it sticks out no further (a neighbour's stroke does, 0.1)
+HALF_PITCH_EM = 0.75  # half-width digits stand at most this far apart (full-width ones ~1 em)
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
 SLASH_HALVES = 0.4  # the two holes of a slashed zero: the smaller at least this share of the larger…
 SLASH_OVERLAP = 0.2  # …side by side over this share of their height (at 200 dpi the slash leaves them diagonal)…
@@ -482,15 +483,15 @@ def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st:
     return out
 
 
-_LOOPED = "48"  # digits with a hole of their own: taken for a zero only when its slash or dot shows
+_LOOPED = "48"  # digits with holes of their own (noise splits a fax's 4's in two): a zero only when its slash shows
 
 
 def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
     """Zeros of a digit box read as 6, 8 or 9 (a slashed zero blurred by a fax or a 200 dpi JPEG: 480,000
     read 480,600; a 2 now and then). The box is cut into its glyphs; where glyphs and digits pair off one to
     one, a digit whose glyph has a zero's shape becomes 0, an 8 or a 4 only when the slash or dot shows (an 8
-    whose waist faded, or a fax's 4 whose hole swelled, has a zero's one tall hole). A lone glyph at the box's edge, which the glyph cut leaves out,
-    is tested on the whole box."""
+    whose waist faded has a zero's one tall hole). A lone glyph at the box's edge, which the glyph cut leaves
+    out, is tested on the whole box."""
     for key, _, img, _, _ in digit_rows:
         text = out[key].text
         digits = _digits(text)
@@ -545,8 +546,9 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
         return w.text
     otsu, _ = cv2.threshold(band, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # neighbours first, then without them (out of the crop, or faint); dark ink first (it parts touching glyphs),
-    # then Otsu's level (a blurred scan's ink is grey); a 60 read from one glyph only when nothing else pairs: it
-    # lets the pairing slip by one glyph, and the slip turns a real 6 into 0 (609 read 009)
+    # then Otsu's level (a blurred scan's ink is grey); a 60 read from one glyph only when the box holds a glyph
+    # too few (_one_glyph_short) or nothing else pairs: allowed everywhere, it lets the pairing slip by one
+    # glyph, and the slip turns a real 6 into 0 (609 read 009)
     levels = sorted({128, int(min(otsu, INK_LEVEL))})
     word = _one_zero_for_two(w.text) if _one_glyph_short(band < 128, em, box, w.text) else w.text
     tries = [(collapse, level, b, a) for collapse in (False, True)
@@ -580,14 +582,16 @@ def _one_zero_for_two(text: str) -> str:
 
 
 def _one_glyph_short(ink: np.ndarray, em: float, box: tuple[float, float], text: str) -> bool:
-    """Whether a word of digits holding a 60 or 90 has one glyph fewer wholly inside its box than it has digits:
-    a zero read as two digits (509 read 5609), paired as one digit (_one_zero_for_two): left two, the neighbour's
-    last stroke, just inside the box, pairs as the first digit and the pairing slips by one glyph."""
+    """Whether a word of half-width digits holding a 60 or 90 has one glyph fewer wholly inside its box than it
+    has digits: a zero read as two digits (509 read 5609), paired as one digit (_one_zero_for_two): left two, the
+    neighbour's last stroke, just inside the box, pairs as the first digit and the pairing slips by one glyph.
+    Not full-width digits: Tesseract boxes them up to a glyph late (609 boxed from its 0)."""
     if not any(pair in text for pair in _COLLAPSED) or not all(ch in _DIGIT_CHARS for ch in text):
         return False
     slop = BOX_SLOP_EM * em
     inside = [r for r in _glyph_runs(ink, em, min_gap=1) if r[0] >= box[0] - slop and r[1] <= box[1] + slop]
-    return len(inside) == len(text) - 1
+    half_width = all(b[0] - a[0] <= HALF_PITCH_EM * em for a, b in pairwise(inside))
+    return len(inside) == len(text) - 1 and half_width
 
 
 _DIGIT_CHARS = "0123456789０１２３４５６７８９"  # a text line's digits, as Tesseract's jpn model writes them
@@ -983,10 +987,10 @@ def _tall_glyphs(c: np.ndarray, em_px: float) -> list[np.ndarray]:
     split = []
     for x0, y0, x1, y1 in boxes:  # digits touching (Mincho "11" at its serifs, a fax's "580"): cut at thin columns
         if x1 - x0 > GLYPH_MAX_WIDTH_EM * em_px:
-            n = max(2, round((x1 - x0) / (DIGIT_PITCH_EM * em_px)))
-            ink, step = c[y0:y1] < INK_LEVEL, (x1 - x0) / n
+            parts = max(2, round((x1 - x0) / (DIGIT_PITCH_EM * em_px)))
+            ink, step = c[y0:y1] < INK_LEVEL, (x1 - x0) / parts
             cuts = [x0] + [_thinnest_column(ink, int(x0 + (k - 1) * step), int(x0 + (k + 1) * step))
-                           for k in range(1, n)] + [x1]
+                           for k in range(1, parts)] + [x1]
             split += [(a, y0, b, y1) for a, b in pairwise(cuts)]
         else:
             split.append((x0, y0, x1, y1))
@@ -1038,10 +1042,10 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
     - or with more, read unsure: a fax's month "7" between its cell's remnant rules read "17";
     - amounts whose thousands group is not 3 digits: a fax's "480,000" read "480,", its zeros lost; "40 000"
       (split at the 千 mark) read "40 6000".
-    Each glyph is read on its own line (jpn: eng gives up on a
-    lone 1), a plain bar is a 1, a zero's shape a 0. The re-reading is taken only when every glyph gave one
-    digit and, of the two readings, the shorter's digits are among the longer's in order (digits are restored
-    or dropped, never replaced: the two arcs of a faint 0 are two bars), and with less confidence."""
+    Each glyph is read on its own line (jpn: eng gives up on a lone 1), a plain bar is a 1, a zero's shape a 0.
+    The re-reading is taken only when every glyph gave one digit and, of the two readings, the shorter's
+    digits are among the longer's in order (digits are restored or dropped, never replaced: the two arcs of a
+    faint 0 are two bars), and with less confidence."""
     rows, pending = [], {}
     for key, _, img, f, box in digit_rows:
         if key in cell_parts:

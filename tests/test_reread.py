@@ -641,6 +641,9 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
      "19", "10"),
     # a fax's slashed zero read as 60: one glyph fewer inside the box than digits (ツ's last stroke just outside)
     ("room_zero_read_60_fax.png", 25.65, (51.9, 51.6, 89.0, 71.6), "西大泉4丁目9番2号 サンハイツ{}", "7609", "709"),
+    # full-width digits boxed from the 0: one glyph short of the digits too, but a 6 and a 0, not one zero
+    ("room_full_width_boxed_late_scan_2up.png", 22.06, (44.4, 45.1, 90.4, 86.2), "桜台3丁目11番7号 コーポ桜{}", "609",
+     "609"),
 ])
 def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, em, box, line, read, printed):
     # the word's neighbourhood (two em around its box) cut from generated scans, with Tesseract's box of the word

@@ -86,8 +86,6 @@ UNSURE_DIGITS = 0.5  # or when more were read than there are glyphs, at a confid
 BROKEN_GROUP = re.compile(r"[,\s](?!\s?\d{3}(?!\d))")  # …and longer ones whose thousands group is not 3 digits
 ZERO_PAD_EM = 0.25  # margin cut around a digit word of a text line: its glyphs' edges lie a little outside the box
 ZERO_SIDE_EM = 1.5  # …and at its sides, to hold the characters on either side
-BOX_SLOP_EM = 0.05  # a glyph is inside a word's box when it sticks out no further (a neighbour's stroke does, 0.1)
-HALF_PITCH_EM = 0.75  # half-width digits stand at most this far apart (full-width ones ~1 em)
 SPECK_EM = 0.1  # ink narrower and shorter than this share of the font size is noise, not a glyph
 SLASH_HALVES = 0.4  # the two holes of a slashed zero: the smaller at least this share of the larger…
 SLASH_OVERLAP = 0.2  # …side by side over this share of their height (at 200 dpi the slash leaves them diagonal)…
@@ -546,52 +544,29 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
         return w.text
     otsu, _ = cv2.threshold(band, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # neighbours first, then without them (out of the crop, or faint); dark ink first (it parts touching glyphs),
-    # then Otsu's level (a blurred scan's ink is grey); a 60 read from one glyph only when the box holds a glyph
-    # too few (_one_glyph_short) or nothing else pairs: allowed everywhere, it lets the pairing slip by one
-    # glyph, and the slip turns a real 6 into 0 (609 read 009)
+    # then Otsu's level (a blurred scan's ink is grey); a 60 read from one glyph only when nothing else pairs: it
+    # lets the pairing slip by one glyph, and the slip turns a real 6 into 0 (609 read 009)
     levels = sorted({128, int(min(otsu, INK_LEVEL))})
-    word = _one_zero_for_two(w.text) if _one_glyph_short(band < 128, em, box, w.text) else w.text
     tries = [(collapse, level, b, a) for collapse in (False, True)
              for b, a in dict.fromkeys([(before, after), ("", "")]) for level in levels]
     for collapse, level, before, after in tries:
         ink = band < level
         runs = _glyph_runs(ink, em, min_gap=1)  # every empty column parts: a hyphen touching a 6 is its own run
-        pairs = _pair_glyphs(before + word + after, ink, runs, em, box, collapse)
+        pairs = _pair_glyphs(before + w.text + after, ink, runs, em, box, collapse)
         if pairs is not None:
             break
     else:
         return w.text
-    text = list(word)
+    text = list(w.text)
     for i, k, (x0, x1) in pairs:
         i -= len(before)
-        if not 0 <= i < len(text) or not set(word[i:i + k]) & _SIX_NINE:
+        if not 0 <= i < len(text) or not set(w.text[i:i + k]) & _SIX_NINE:
             continue
         rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
         glyph = c[top + max(0, rows[0] - 2):top + rows[-1] + 3, max(0, x0 - 2):x1 + 2]
         if _is_zero(glyph):
-            text[i:i + k] = ["0" if word[i].isascii() else "０"] + [""] * (k - 1)
-    fixed = "".join(text)
-    return w.text if fixed == word else fixed  # a 60 taken for one glyph whose glyph is no zero: as read
-
-
-def _one_zero_for_two(text: str) -> str:
-    """``text`` with its first 60 or 90 (06, 09) as the one 6 or 9 a zero was read as (see _one_glyph_short)."""
-    at = min(text.find(p) for p in _COLLAPSED if p in text)
-    keep = text[at] if text[at] in _SIX_NINE else text[at + 1]
-    return text[:at] + keep + text[at + 2:]
-
-
-def _one_glyph_short(ink: np.ndarray, em: float, box: tuple[float, float], text: str) -> bool:
-    """Whether a word of half-width digits holding a 60 or 90 has one glyph fewer wholly inside its box than it
-    has digits: a zero read as two digits (509 read 5609), paired as one digit (_one_zero_for_two): left two, the
-    neighbour's last stroke, just inside the box, pairs as the first digit and the pairing slips by one glyph.
-    Not full-width digits: Tesseract boxes them up to a glyph late (609 boxed from its 0)."""
-    if not any(pair in text for pair in _COLLAPSED) or not all(ch in _DIGIT_CHARS for ch in text):
-        return False
-    slop = BOX_SLOP_EM * em
-    inside = [r for r in _glyph_runs(ink, em, min_gap=1) if r[0] >= box[0] - slop and r[1] <= box[1] + slop]
-    half_width = all(b[0] - a[0] <= HALF_PITCH_EM * em for a, b in pairwise(inside))
-    return len(inside) == len(text) - 1 and half_width
+            text[i:i + k] = ["0" if w.text[i].isascii() else "０"] + [""] * (k - 1)
+    return "".join(text)
 
 
 _DIGIT_CHARS = "0123456789０１２３４５６７８９"  # a text line's digits, as Tesseract's jpn model writes them

@@ -10,7 +10,9 @@ for amounts, numbers and dates; katakana only for フリガナ), is far more acc
   images read the same way (of one form, or of a 2-up sheet's two) go to one Tesseract run: five calls
   per sheet instead of ~35 per form. Images stay apart: rows of two sizes in one image read worse.
 * Digit boxes are read three times (eng, jpn, eng at another size); two readings that agree against
-  the first win, and any disagreement lowers the confidence. A lone slashed zero is checked by shape.
+  the first win, and any disagreement lowers the confidence. The box is then cut into its glyphs
+  (_tall_glyphs): a digit whose glyph has a zero's shape is 0, and a reading with more or fewer digits
+  than glyphs (a short box, or an amount whose thousands group is not 3 digits) is read glyph by glyph.
 * Names and addresses are read line-whole with the Japanese script model (kanji are read better in
   context). Tesseract's word boxes are too loose to tell a real space (氏 and 名, before a building
   name) from the gap between two kanji, so each line is also cut at its wide blank gaps and read

@@ -486,6 +486,11 @@ def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st:
 _LOOPED = "48"  # digits with holes of their own (noise splits a fax's 4's in two): a zero only when its slash shows
 
 
+def _zero_by_shape(ch: str, glyph: np.ndarray) -> str:
+    """``ch`` (a digit read from ``glyph``, or "" for nothing read) as 0 when the glyph has a zero's shape."""
+    return "0" if ch != "0" and _is_zero(glyph, plain=ch not in _LOOPED) else ch
+
+
 def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
     """Zeros of a digit box read as 6, 8 or 9 (a slashed zero blurred by a fax or a 200 dpi JPEG: 480,000
     read 480,600; a 2 now and then). The box is cut into its glyphs; where glyphs and digits pair off one to
@@ -503,8 +508,7 @@ def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dic
             glyphs = _tall_glyphs(img, ems[key])
             if len(glyphs) != len(digits):
                 continue
-        fixed = "".join("0" if ch != "0" and _is_zero(g, plain=ch not in _LOOPED) else ch
-                        for ch, g in zip(digits, glyphs))
+        fixed = "".join(_zero_by_shape(ch, g) for ch, g in zip(digits, glyphs))
         if fixed != digits:
             it = iter(fixed)
             text = "".join(next(it) if ch.isdigit() else ch for ch in text)
@@ -1045,8 +1049,7 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
             texts[i] = join_words(ws).strip()
             words += ws
         # a lone slashed zero reads as 9 or as nothing: its shape decides (see _recheck_digit_zeros)
-        zeros = ["0" if t not in ("0", "1") and _is_zero(g, plain=t not in _LOOPED) else t
-                 for t, g in zip(texts, glyphs)]
+        zeros = [t if t == "1" else _zero_by_shape(t, g) for t, g in zip(texts, glyphs)]  # a bar's 1 is no zero
         first, again = _digits(out[key].text), "".join(zeros)
         if all(len(t) == 1 and t.isdigit() for t in zeros) and any(
                 _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again)):

@@ -36,6 +36,9 @@ from taxcheck.normalize.readings import (agreement, agrees, likeliest_kana, name
         ("l,2O0,000", "1200000", True),  # l/1 and O/0 look-alikes
         ("  ", "", True),
         ("98 7OO", "98700", True),
+        ("2, 202, 158", "2202158", True),  # the words "2," "202," "158" joined with spaces: well formed
+        ("12,34", "1234", False),  # a group of two
+        ("1 ,000", "1000", False),  # a space before the comma is no way to print an amount
     ],
 )
 def test_amounts(raw, value, ok):

@@ -121,6 +121,20 @@ def test_digit_vote():
     # all agree: the first reading, confidence kept
     v = _vote(_read("480,000"), _read("480,000"), _read("480,000"))
     assert v.text == "480,000" and v.confidence == pytest.approx(0.9)
+    # all agree, the first unsure (eng scores a plain "11" at 0): the surest reading speaks for the box
+    v = _vote(_read("11", 0.0), _read("11", 0.3), _read("11", 0.85))
+    assert v.text == "11" and v.confidence == pytest.approx(0.85)
+    # a reading of nothing abstains: two that agree are as sure as the surer of them
+    v = _vote(_read("1", 0.76), _read("1", 0.94), _read("", 0.0))
+    assert v.text == "1" and v.confidence == pytest.approx(0.94)
+    v = _vote(_read("", 0.0), _read("1", 0.55), _read("1", 0.7))
+    assert v.text == "1" and v.confidence == pytest.approx(0.7)
+    # one reading alone is doubted
+    v = _vote(_read("", 0.0), _read("1", 0.55), _read("", 0.0))
+    assert v.text == "1" and v.confidence < 0.55
+    # two agree against an unsure first: no confidence is raised
+    v = _vote(_read("11", 0.0), _read("17", 0.95), _read("17", 0.95))
+    assert v.text == "17" and v.confidence < 0.95 * 0.8
     # no majority: the first well-formed reading stays, flagged by a lower confidence
     v = _vote(_read("480,000"), _read("489,000"), _read("486,000"))
     assert v.text == "480,000" and v.confidence < 0.9

@@ -929,8 +929,15 @@ def _scale(em_px: float, target_px: float) -> float:
 def _vote(first: BoxRead, jpn: BoxRead, other_size: BoxRead) -> BoxRead:
     """Three readings of one digit box. When jpn and eng at the other size agree against the first
     reading, theirs wins; otherwise the first (or jpn where the first is malformed, see :func:`_better`).
-    Any disagreement lowers the confidence: the value may be written, but a person should look."""
+    Any disagreement lowers the confidence: the value may be written, but a person should look. A reading
+    of nothing abstains (eng often reads nothing in a box holding a lone 1). When at least two readings
+    agree and none differs, the surest of them speaks for the box: eng with a digit whitelist scores a plain
+    "11" at 0, and two models at two sizes reading the same is no reason for doubt."""
     a, b, c = _digits(first.text), _digits(jpn.text), _digits(other_size.text)
+    said = [(d, r.confidence) for d, r in ((a, first), (b, jpn), (c, other_size)) if d]
+    if len(said) >= 2 and len({d for d, _ in said}) == 1:
+        chosen = _better(first, jpn)
+        return BoxRead(chosen.text, max(conf for _, conf in said), chosen.words)
     if b and b == c and a != b:
         chosen = other_size
     else:

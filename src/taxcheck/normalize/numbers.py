@@ -21,7 +21,9 @@ _LOOKALIKE = str.maketrans({
     "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "b": "6", "G": "6", "g": "9", "q": "9", "T": "7",
 })
 _CURRENCY = re.compile(r"[円¥\\￥千]|人|内")
-_GROUPED = re.compile(r"^\d{1,3}([,.\s]\d{3})+$")
+# Groups of three split by a separator, a space, or both: OCR's words are joined with a space, so an amount
+# read as the words "2," "202," "158" arrives as "2, 202, 158" and is as well formed as "2,202,158".
+_GROUPED = re.compile(r"^\d{1,3}((?:[,.]\s?|\s)\d{3})+$")
 
 
 def _digits(raw: str) -> tuple[str, str]:

@@ -132,6 +132,15 @@ def test_digit_vote():
     # one reading alone is doubted
     v = _vote(_read("", 0.0), _read("1", 0.55), _read("", 0.0))
     assert v.text == "1" and v.confidence < 0.55
+    # jpn reads the eng readings' 0s as 9 (its slip on a slashed 0): no dissent
+    v = _vote(_read("1,370 400", 0.82), _read("1.379 490", 0.48), _read("1,370 400", 0.84))
+    assert v.text == "1,370 400" and v.confidence == pytest.approx(0.84)
+    # the two eng readings differ: doubted, whatever jpn read
+    v = _vote(_read("28 900", 0.8), _read("28 999", 0.72), _read("28 908", 0.8))
+    assert v.text == "28 900" and v.confidence < 0.8
+    # jpn reads a 9 where eng reads 1: a dissent
+    v = _vote(_read("1 100", 0.9), _read("1 900", 0.9), _read("1 100", 0.9))
+    assert v.confidence < 0.9
     # two agree against an unsure first: no confidence is raised
     v = _vote(_read("11", 0.0), _read("17", 0.95), _read("17", 0.95))
     assert v.text == "17" and v.confidence < 0.95 * 0.8

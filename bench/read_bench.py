@@ -170,6 +170,11 @@ def _markdown(r: dict) -> str:
         lines.append(f"| {k} | {_pct(v)} | {_pct(target) if target else ''} |")
     lines += ["", "## Per field", "", "| field | accuracy |", "| --- | --- |"]
     lines += [f"| {k} | {_pct(v)} |" for k, v in s["by_field"].items()]
+    if s.get("low_confidence"):
+        lines += ["", "## Low-confidence marks on scans (`low_confidence:<column>` in reasons)", "",
+                  "| group | values read right | of them marked | misreads | of them marked |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {g} | {v['right']} | {_pct(v['right_marked'])} | {v['misreads']} | {_pct(v['misreads_marked'])} |"
+                  for g, v in s["low_confidence"].items()]
     if "quarantine" in s:
         q = s["quarantine"]
         lines += ["", "## Quarantine", "",

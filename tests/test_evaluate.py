@@ -66,3 +66,17 @@ def test_errors_missed_phantom_and_wrong_quarantine(tmp_path):
     assert not q["correct"] and q["missed"] == ["misc/empty.pdf"] and q["good_files_quarantined"] == ["b.png"]
     # a personal number never appears in full in the report
     assert all("62149832" not in json.dumps(e) for e in s["field_errors"])
+
+
+def test_low_confidence_marks_are_scored_on_scans(tmp_path):
+    tp, truth = _truth(tmp_path)
+    rows = _rows(truth)
+    rows[0]["reasons"] = "low_confidence:payment_amount"  # born-digital: not scored
+    rows[1]["payment_amount"] = "4520900"  # misread, marked
+    rows[1]["reasons"] = "model;low_confidence:payment_amount;low_confidence:birth_date"  # birth date right, marked
+    rows[2]["recipient_name"] = "山田 大郎"  # misread, not marked
+    _write(tmp_path / "results.csv", rows, result_columns())
+    lc = score(tmp_path / "results.csv", tp)["low_confidence"]
+    assert lc["amounts_counts"] == {"right_marked": 0.0, "misreads_marked": 1.0, "right": 1, "misreads": 1}
+    assert lc["dates"] == {"right_marked": 0.5, "misreads_marked": None, "right": 2, "misreads": 0}
+    assert lc["names_addresses"]["misreads_marked"] == 0.0 and lc["names_addresses"]["misreads"] == 1

@@ -3,6 +3,9 @@
 Forms are matched on (source, page, slot). Field accuracy is exact match of the written value
 (blank = ""), overall, per field, per field type, and split by born-digital (PDF text layer) vs scan.
 Quarantine is correct when every broken file is quarantined and no good file is.
+How honest the confidences are shows in ``low_confidence`` (scans only): of the values read right, how many
+carry a ``low_confidence:<column>`` reason anyway (each one a box a clerk looks at in vain), and of the
+misreads, how many carry it (each one a misread the exception report points at).
 """
 
 from __future__ import annotations
@@ -58,9 +61,12 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
     per_group: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     per_group_split: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     errors: list[dict[str, str]] = []
+    # scans only, per group: [right values marked low_confidence, right values, misreads marked, misreads]
+    unsure: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for k in found:
         t, r = want[k], got[k]
         split = "born_digital" if t.get("variant") in BORN_DIGITAL_VARIANTS else "scan"
+        marked = {x.split(":", 1)[1] for x in str(r.get("reasons") or "").split(";") if x.startswith("low_confidence:")}
         for name, expected in t["fields"].items():
             if name not in specs or name not in r:
                 continue
@@ -73,6 +79,10 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
             for bucket, key in ((per_field, name), (per_split, split), (per_group, group), (per_group_split, f"{group}/{split}")):
                 bucket[key][0] += ok
                 bucket[key][1] += 1
+            if split == "scan" and (value or expected):
+                tally = unsure[group]
+                tally[0 if ok else 2] += name in marked
+                tally[1 if ok else 3] += 1
             if not ok:
                 errors.append({"form": f"{k[0]}#p{k[1]}s{k[2]}", "variant": t.get("variant", ""), "field": name,
                                "expected": _mask(name, expected), "read": _mask(name, value)})
@@ -92,6 +102,8 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
         "by_group": {k: _ratio(*v) for k, v in sorted(per_group.items())},
         "by_group_split": {k: _ratio(*v) for k, v in sorted(per_group_split.items())},
         "by_field": {k: _ratio(*v) for k, v in sorted(per_field.items())},
+        "low_confidence": {g: {"right_marked": _ratio(v[0], v[1]), "misreads_marked": _ratio(v[2], v[3]),
+                               "right": v[1], "misreads": v[3]} for g, v in sorted(unsure.items())},
         "field_errors": errors,
     }
     if quarantined is not None:

@@ -428,6 +428,19 @@ def test_a_payer_name_unlike_the_payers_other_forms_is_a_feature():
     assert math.isnan(X.loc[forms[4].key, "payer_name_as_payer_others"])  # the payer's only form
 
 
+def test_a_payer_number_unlike_the_same_payer_names_other_forms_is_a_feature():
+    # 4704523663868 with a 0 read 9 still passes the check digit: only the payer's other forms tell
+    numbers = ["4704523663868", "4704523663868", "4704523663868", "4794523663868"]
+    payer = {"payer_name": "ひかり建設 株式会社", "payer_address": "東京都中央区日本橋6-8-4"}
+    forms = [make_form({"payer_number": n, **payer}, key=k) for k, n in enumerate(numbers)]
+    forms.append(make_form({**payer, "payer_number": "4704523663868", "payer_name": "ひかり建設株式会社"}, key=8))  # spacing aside
+    # the same name at another address is another company, with its own number
+    forms.append(make_form({**payer, "payer_number": "9999999999999", "payer_address": "埼玉県和光市本町4-22-1"}, key=9))
+    X = batch_features(forms, {})
+    assert X["payer_number_as_name_others"].tolist()[:5] == pytest.approx([3 / 4, 3 / 4, 3 / 4, 0.0, 3 / 4])
+    assert math.isnan(X.loc[forms[5].key, "payer_number_as_name_others"])  # the payer's only form
+
+
 @pytest.mark.parametrize(("address", "ok"), [
     ("東京都練馬区氷川台6丁目6番14号", 1.0),
     ("東京都練馬区旭丘3丁目25番16号 ハイム光が丘207", 1.0),

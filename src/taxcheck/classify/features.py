@@ -112,6 +112,7 @@ def _names() -> list[str]:
               "z_pay_annualised_payer", "z_pay_annualised_batch"]
     names += [f"{c}_as_payer_others" for c in PAYER_TEXT]
     names += [f"{c}_settled" for c in PAYER_TEXT]
+    names += ["payer_number_as_name_others"]
     names += [f"odd_{f}" for f in ODDITY_FLAGS]
     names += [
         "odd_retire_date",
@@ -325,6 +326,15 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     for column in PAYER_TEXT:
         df[f"{column}_as_payer_others"] = _share_alike(forms, by_payer, column)
         df[f"{column}_settled"] = [float(getattr(f.fields.get(column), "as_read", None) is not None) for f in forms]
+    # the other way round: a 法人番号 whose 0 is read 9 still passes its check digit (a mod-9 sum), and so makes a
+    # payer of its own; the forms of the same payer name and address show it (a name alone is not a payer: two
+    # companies may share one)
+    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, form in enumerate(forms):
+        name, address = (re.sub(r"\s", "", form.value(c) or "") for c in PAYER_TEXT)
+        if name and address:
+            by_name[(name, address)].append(i)
+    df["payer_number_as_name_others"] = _share_alike(forms, by_name, "payer_number")
     return df
 
 

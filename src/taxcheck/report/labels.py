@@ -120,7 +120,7 @@ _FEATURE_LABELS = {
     "payer_name_junk": "支払者の氏名又は名称に記号",
     "payer_name_as_payer_others": "支払者の氏名又は名称が同じ支払者の他の報告書と一致する割合",
     "payer_address_as_payer_others": "支払者の住所が同じ支払者の他の報告書と一致する割合",
-    "payer_number_as_name_others": "支払者の法人番号が同じ名称の支払者の他の報告書と一致する割合",
+    "payer_number_as_name_others": "支払者の法人番号が同じ名称・住所の支払者の他の報告書と一致する割合",
     "payer_name_settled": "支払者の氏名又は名称を同じ支払者の他の報告書の読取りで補正",
     "payer_address_settled": "支払者の住所を同じ支払者の他の報告書の読取りで補正",
     "n_blank_money": "空欄の金額欄の数",

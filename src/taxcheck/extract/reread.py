@@ -933,7 +933,7 @@ def _vote(first: BoxRead, jpn: BoxRead, other_size: BoxRead) -> BoxRead:
     of nothing abstains (eng often reads nothing in a box holding a lone 1). When at least two readings
     agree and none differs, the surest of them speaks for the box: eng with a digit whitelist scores a plain
     "11" at 0, and two models at two sizes reading the same is no reason for doubt. Nor is jpn reading the
-    two eng readings' 0s as 9, 6 or 8 (:func:`_jpn_zero_slip`): it does so in nearly every amount."""
+    two eng readings' 0s as 9, 6 or 8 (:func:`_jpn_zero_slip`), its known slip on a slashed 0."""
     a, b, c = _digits(first.text), _digits(jpn.text), _digits(other_size.text)
     said = [(d, r.confidence) for d, r in ((a, first), (b, jpn), (c, other_size)) if d]
     if a and a == c and _jpn_zero_slip(b, a):

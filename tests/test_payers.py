@@ -49,6 +49,23 @@ def test_between_two_single_readings_the_surer_wins_and_a_full_tie_settles_nothi
     assert settle_payers(tied) == tied
 
 
+def test_forms_that_each_misread_another_character_vote_the_printed_text_back():
+    slips = ["東京都新宿区西新宿5-25-1l 第一ビル6階", "東京都新宿区西新宿5-2】-11 第一ビル6階", "東京都新宿区西新宿5-25-11 第ービル6階"]
+    out = settle_payers(_forms(slips, confidences=[0.8, 0.7, 0.9]))
+    assert [f.value("payer_address") for f in out] == [ADDRESS] * 3  # a text no form read whole
+    assert [f.fields["payer_address"].as_read for f in out] == slips
+    assert out[0].fields["payer_address"].confidence == pytest.approx(0.8)  # the forms' mean
+
+
+def test_one_sure_reading_outvotes_two_garbled_ones_and_an_unsure_far_reading_is_settled():
+    garbled = "東京都新宿区西新宿5-25-11 第一ビル6中"
+    out = settle_payers(_forms([garbled, ADDRESS, garbled], confidences=[0.52, 0.99, 0.52]))
+    assert [f.value("payer_address") for f in out] == [ADDRESS] * 3
+    unsure = "東京者新ぐ5-2S 弟"  # too unlike to be a slip, read too unsurely to be another office
+    out = settle_payers(_forms([ADDRESS, ADDRESS, unsure], confidences=[0.9, 0.9, 0.3]))
+    assert out[2].fields["payer_address"].value == ADDRESS and out[2].fields["payer_address"].as_read == unsure
+
+
 def test_a_text_layer_is_what_the_payer_typed_and_wins_over_any_number_of_scans():
     # two scans misread a slashed zero alike (4-19-12); the born-digital form's text layer says 4-10-12
     slip, typed = "東京都中野区中野4-19-12", "東京都中野区中野4-10-12"

@@ -35,6 +35,7 @@ from taxcheck.extract.reread import (
     read_choices,
     read_only,
     read_variants,
+    zero_slip,
 )
 from taxcheck.normalize import normalize
 from taxcheck.normalize.readings import name_characters, name_spelled_by
@@ -635,6 +636,26 @@ def test_an_address_breaking_the_grammar_takes_the_page_pass_reading_that_keeps_
     broken_both = {"recipient_address": _fv("recipient_address", "東京都新宿区西新宿--12-6", "東京都新宿区西新宿キ-12-6")}
     fields._sound_addresses(salary_fields(), broken_both)
     assert broken_both["recipient_address"].value == "東京都新宿区西新宿--12-6"
+
+
+@pytest.mark.parametrize(("read", "page", "want"), [
+    ("練馬1丁目29番13号 サンハイツ1607", "練馬1丁目29番13号 サンハイツ107", "練馬1丁目29番13号 サンハイツ107"),  # 0 read 60
+    ("関町南2丁目26番19号 グリーンヒル4907", "関町南2丁目20番19号 グリーンヒル407", "関町南2丁目20番19号 グリーンヒル407"),
+    ("西新宿3-19-19", "西新宿3-10-19", "西新宿3-10-19"),  # 0 read 9
+    ("関町南2丁目20番19号", "関町南2丁目26番19号", "関町南2丁目20番19号"),  # the re-read has the 0: it stands
+    ("練馬1丁目29番13号", "練馬1丁目20番12号", "練馬1丁目29番13号"),  # 3 against 2 is no zero slip
+    ("練馬1丁目29番13号 サンハイツ107", "練馬1丁目20番13号 ハイツ107", "練馬1丁目29番13号 サンハイツ107"),  # words differ
+])
+def test_an_address_whose_numbers_are_the_page_reads_with_zeros_misread_takes_the_page_numbers(read, page, want):
+    out = {"recipient_address": _fv("recipient_address", "東京都練馬区" + read, "東京都練馬区" + page)}
+    fields._address_zeros(salary_fields(), out)
+    assert out["recipient_address"].value == "東京都練馬区" + want and out["recipient_address"].confidence == 0.7
+
+
+def test_zero_slip():
+    assert zero_slip("991", "901") and zero_slip("1607", "107", widened=True) and zero_slip("4907", "407", widened=True)
+    assert not zero_slip("1607", "107") and not zero_slip("901", "991") and not zero_slip("107", "107")
+    assert not zero_slip("17", "12") and not zero_slip("9", "1")
 
 
 def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():

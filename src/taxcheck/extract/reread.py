@@ -954,7 +954,16 @@ def _jpn_zero_slip(jpn: str, eng: str) -> bool:
     """Whether the jpn reading differs from the eng one only by 0s read as 9, 6 or 8 (jpn's known slip on the
     slashed 0 of IPA fonts, see :func:`_better`). In two scanned files of a training seed, the two eng readings
     agreed and jpn did not in 11 of 49 digit boxes; 6 were this slip, the rest jpn's extra digits (60 000 read 69 6000)."""
-    return jpn != eng and len(jpn) == len(eng) and all(j == e or (e == "0" and j in "968") for j, e in zip(jpn, eng))
+    return zero_slip(jpn, eng)
+
+
+def zero_slip(read: str, printed: str, *, widened: bool = False) -> bool:
+    """Whether ``read`` is ``printed`` with some of its 0s read as 9, 6 or 8, and with ``widened`` also as 60 or
+    90 (a slashed 0 taken for two glyphs: an address's room 107 read 1607)."""
+    if read == printed or "0" not in printed:
+        return False
+    zero = "(?:0|[968]|[69]0)" if widened else "[0968]"
+    return re.fullmatch("".join(zero if ch == "0" else re.escape(ch) for ch in printed), read) is not None
 
 
 def _recheck_lone_digits(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict) -> None:

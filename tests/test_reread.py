@@ -16,6 +16,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from taxcheck.extract import fields
 from taxcheck.extract.reread import (
+    AGREED,
+    DISAGREEMENT_PENALTY,
     VARIANTS,
     BoxRead,
     BoxRequest,
@@ -142,6 +144,17 @@ def test_digit_vote():
     # jpn reads a 9 where eng reads 1: a dissent
     v = _vote(_read("1 100", 0.9), _read("1 900", 0.9), _read("1 100", 0.9))
     assert v.confidence < 0.9
+    # readings that agree are as sure as AGREED says at least: eng scores a lone 1 at 0
+    v = _vote(_read("1", 0.0), _read("1", 0.0), _read("1", 0.0))
+    assert v.text == "1" and v.confidence == pytest.approx(AGREED[3])
+    v = _vote(_read("1", 0.51), _read("1", 0.27), _read("", 0.0))
+    assert v.confidence == pytest.approx(AGREED[2])
+    # jpn adds digits around the eng readings' 0s (its other slip on a slashed 0): no dissent
+    v = _vote(_read("4 000", 0.71), _read("4 09000", 0.54), _read("4 000", 0.85))
+    assert v.text == "4 000" and v.confidence == pytest.approx(0.85)
+    # two agree against a third: doubted, from the surer of the two (jpn's 11 at 0.89, not eng's at 0.22)
+    v = _vote(_read("1", 0.04), _read("11", 0.89), _read("11", 0.22))
+    assert v.text == "11" and v.confidence == pytest.approx(0.89 * DISAGREEMENT_PENALTY)
     # two agree against an unsure first: no confidence is raised
     v = _vote(_read("11", 0.0), _read("17", 0.95), _read("17", 0.95))
     assert v.text == "17" and v.confidence < 0.95 * 0.8

@@ -682,6 +682,11 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
            "recipient_kana": _fv("recipient_kana", "イノウエ コウイデ", "イノ ウエ ユウイチ", confidence=0.5)}
     fields._name_against_kana(ctx, out)
     assert (out["recipient_name"].value, out["recipient_kana"].value) == ("井上 雄一", "イノウエ ユウイチ")
+    # both boxes lost the family name's first character, sure: the page pass's longer pair that agrees wins
+    out = {"recipient_name": _fv("recipient_name", "浦 由美", "三浦 由美", confidence=0.96),
+           "recipient_kana": _fv("recipient_kana", "ウラ ユミ", "ミウラ ユミ", confidence=0.96)}
+    fields._name_against_kana(ctx, out)
+    assert (out["recipient_name"].value, out["recipient_kana"].value) == ("三浦 由美", "ミウラ ユミ")
 
 
 @pytest.mark.parametrize(("fixture", "em", "box", "line", "read", "printed"), [

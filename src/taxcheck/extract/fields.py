@@ -431,7 +431,8 @@ def _kanas_to_spell_by(kana: FieldValue) -> list[str]:
 
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
-    kana; a name whose reading is not the kana is tried with the page pass's readings of the two boxes, then read
+    kana; the box's and the page pass's readings of the two boxes are paired, and of the pairs that agree the one
+    with the longest name is taken (the box's own among equals); a name no kana spells is then read
     again in other ways, and a reading that is the kana is taken; then the kana's voicing marks come from the
     name, and a kana one off its name's reading (two off, if the kana was read unsure) takes it (keeping its own
     confidence: the kana was misread, or the name); a kana read unsure that is still no reading of a name read
@@ -448,9 +449,13 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     names = [name.value] + ([name.page_read] if name.page_read else [])
     kanas = [kana.value] + ([kana.page_read.replace(" ", "")] if kana.page_read else [])
     forced = None
-    spaced = next((s for k in kanas if (s := name_spelled_by(k, names)) is not None), None)
-    if spaced is not None:
-        kana = replace(kana, value=next(k for k in kanas if name_spelled_by(k, [spaced]) is not None))
+    # of the pairs that agree, the longest name: a family name's first character lost at the box's edge takes
+    # its kana with it (三浦 ミウラ read 浦 ウラ, sure), and the page pass, cut otherwise, keeps it
+    agreeing = [(k, s) for k in kanas for n in names if (s := name_spelled_by(k, [n])) is not None]
+    spaced = None
+    if agreeing:
+        value, spaced = max(agreeing, key=lambda pair: len(pair[1].replace(" ", "")))  # equals: the box's own first
+        kana = replace(kana, value=value)
     else:
         fb = ctx.form.version.fields["recipient_name"]
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))

@@ -20,8 +20,8 @@ from taxcheck.normalize import (
     parse_date,
 )
 from taxcheck.normalize.places import is_sound_address, with_building_space
-from taxcheck.normalize.readings import (agreement, agrees, likeliest_kana, name_spelled_by, nearest_kana, reconcile_kana,
-                                         split_name)
+from taxcheck.normalize.readings import (agreement, agrees, likeliest_kana, marks_lost, name_spelled_by, nearest_kana,
+                                         reconcile_kana, split_name)
 
 
 @pytest.mark.parametrize(
@@ -297,6 +297,17 @@ def test_a_place_near_two_listed_names_or_none_is_not_guessed_and_not_ok():
 ])
 def test_kana_marks_are_settled_by_the_names_reading(kana, name, want):
     assert reconcile_kana(kana, name) == want
+
+
+@pytest.mark.parametrize(("kana", "name", "lost"), [
+    ("オカタ ダイスケ", "岡田 大輔", True),  # the dictionary knows オカタ, but オカダ is the common reading
+    ("ヤマサキ カズオ", "山崎 和夫", True),
+    ("オカダ ダイスケ", "岡田 大輔", False),
+    ("ヤマダ コウ", "山田 剛", False),  # コウ is 剛's common reading: no mark lost
+    ("ヤマダ タロウ", "山田商店", False),  # no family/given split: nothing to say
+])
+def test_a_kana_that_is_the_common_reading_with_a_mark_lost_is_told(kana, name, lost):
+    assert marks_lost(kana, name) is lost
 
 
 @pytest.mark.parametrize(("kana", "name", "want"), [

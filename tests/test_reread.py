@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from taxcheck.classify.decide import LOW_CONFIDENCE
 from taxcheck.extract import fields
 from taxcheck.extract.reread import (
     AGREED,
@@ -687,6 +688,12 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
            "recipient_kana": _fv("recipient_kana", "ウラ ユミ", "ミウラ ユミ", confidence=0.96)}
     fields._name_against_kana(ctx, out)
     assert (out["recipient_name"].value, out["recipient_kana"].value) == ("三浦 由美", "ミウラ ユミ")
+    # a kana that is its name's common reading with a dakuten lost agrees, but is not sure: it stays as read
+    out = {"recipient_name": _fv("recipient_name", "岡田 大輔", None, confidence=0.9),
+           "recipient_kana": _fv("recipient_kana", "オカタ ダイスケ", None, confidence=0.9)}
+    fields._name_against_kana(ctx, out)
+    assert out["recipient_kana"].value == "オカタ ダイスケ" and out["recipient_kana"].confidence < LOW_CONFIDENCE
+    assert out["recipient_name"].confidence == pytest.approx(0.9)
 
 
 @pytest.mark.parametrize(("fixture", "em", "box", "line", "read", "printed"), [

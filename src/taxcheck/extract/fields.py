@@ -29,8 +29,8 @@ from taxcheck.layout.snap import snap_shift
 from taxcheck.layout.template import FieldBox
 from taxcheck.normalize import fold, normalize
 from taxcheck.normalize.places import is_sound_address, with_building_space
-from taxcheck.normalize.readings import (UNSURE_KANA, agrees, is_japanese, likeliest_kana, name_characters,
-                                         name_spelled_by, nearest_kana, reconcile_kana, split_name)
+from taxcheck.normalize.readings import (UNSURE_KANA, agrees, is_japanese, likeliest_kana, marks_lost,
+                                         name_characters, name_spelled_by, nearest_kana, reconcile_kana, split_name)
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.privacy import mask_long_digit_runs
 from taxcheck.records import BBox, FieldValue, TextSource, Word
@@ -474,5 +474,8 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     if not agrees(value, spaced) and kana.confidence < UNSURE_KANA and name.confidence >= SURE_NAME:
         value = likeliest_kana(value, spaced) or value  # garbled: the sure name's likeliest reading, still unsure
     name_conf = name.confidence if forced else conf or name.confidence
+    kana_conf = conf or kana.confidence
+    if marks_lost(value, spaced):  # オカタ for 岡田: agreeing, but a dakuten may be lost
+        kana_conf = min(kana_conf, UNSURE_KANA)
     out["recipient_name"] = replace(name, value=spaced, confidence=name_conf)
-    out["recipient_kana"] = replace(kana, value=value, confidence=conf or kana.confidence)
+    out["recipient_kana"] = replace(kana, value=value, confidence=kana_conf)

@@ -118,6 +118,21 @@ def _same_but_marks(read: str, reading: str) -> bool:
     return _loose(read) == _loose(reading)
 
 
+def marks_lost(kana: str, name: str) -> bool:
+    """Whether a part of ``kana`` is its name part's common reading (the conversion's, first in
+    :func:`readings`) with voicing marks lost: オカタ for 岡田, ヤマサキ for 山崎. The dictionary holds both
+    readings, so the pair agrees, but a dakuten is the kana mark Tesseract loses most: the kana is not sure.
+    (A person may be ヤマサキ; only a person can tell.)"""
+    def voiced(text: str) -> int:
+        return sum(unicodedata.normalize("NFD", c) != c for c in text)
+
+    for part, name_part in _pairs(kana, name):
+        options = readings(name_part)
+        if options and part != options[0] and _same_but_marks(part, options[0]) and voiced(part) < voiced(options[0]):
+            return True
+    return False
+
+
 def _but_one_at_an_end(read: str, reading: str) -> bool:
     """Whether ``read`` is ``reading`` (marks aside) with one extra kana at either end: a speck or a ruling
     read as ソ, ィ. A kana missing or wrong inside is not settled here."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from taxcheck.forms import salary_fields
+from taxcheck.outputs import REASONS_SEPARATOR
 from taxcheck.report.labels import LOW_CONFIDENCE
 
 BORN_DIGITAL_VARIANTS = {"pdf_text", "pdf_text_2up"}
@@ -67,7 +68,8 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
     for k in found:
         t, r = want[k], got[k]
         split = "born_digital" if t.get("variant") in BORN_DIGITAL_VARIANTS else "scan"
-        marked = {x.split(":", 1)[1] for x in str(r.get("reasons") or "").split(";") if x.startswith(LOW_CONFIDENCE + ":")}
+        reasons = str(r.get("reasons") or "").split(REASONS_SEPARATOR)
+        marked = {x.split(":", 1)[1] for x in reasons if x.startswith(LOW_CONFIDENCE + ":")}
         for name, expected in t["fields"].items():
             if name not in specs or name not in r:
                 continue

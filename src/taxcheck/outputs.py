@@ -22,6 +22,7 @@ PRIVATE = 0o600  # files with full 個人番号, names, amounts
 SHARED = 0o644  # files without personal data
 BOM = "\ufeff"
 QUARANTINE_COLUMNS = ["source", "reason", "code"]
+REASONS_SEPARATOR = ";"  # results.csv's reasons column (CONTRACT.md)
 
 
 def atomic_write(path: str | Path, data: bytes | str, mode: int = SHARED) -> Path:
@@ -67,7 +68,7 @@ def result_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "tax_year": row.get("tax_year") or "",
         "flagged": 1 if row.get("flagged") else 0,
         "risk": f"{float(row['risk']):.4f}" if row.get("risk") is not None else "",
-        "reasons": ";".join(row.get("reasons") or []),
+        "reasons": REASONS_SEPARATOR.join(row.get("reasons") or []),
     }
     for name, f in (row.get("fields") or {}).items():
         if name not in IDENTITY_COLUMNS:

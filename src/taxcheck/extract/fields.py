@@ -375,8 +375,8 @@ def _sound_addresses(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) ->
 def _address_zeros(specs: dict[str, FieldSpec], out: dict[str, FieldValue]) -> None:
     """An address whose re-read differs from the page pass's reading only in numbers, each the page's with 0s read
     9, 6, 60 or 90 (jpn's slip on a slashed 0: room 107 read 1607, 20番 read 26番), takes the page's numbers.
-    Where the two readings of a generated batch differed only so, the one with the 0s was right
-    (on four batches, 2,491 forms: 10 of 10 addresses mended, none broken); the other way round, the re-read keeps its 0s."""
+    On four generated batches (2,491 forms) this mended 10 addresses and broke none. The other way round (the
+    re-read has the 0s), the re-read stands: jpn's slip is the page pass's too."""
     for name, fv in out.items():
         if specs[name].type != "address" or not fv.page_read or not fv.value:
             continue

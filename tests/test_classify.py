@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from taxcheck.classify import Scorer
 from taxcheck.classify.decide import LOW_CONFIDENCE, decide
 from taxcheck.classify.features import FEATURE_NAMES, batch_features
-from taxcheck.classify.model import FlagModel, ModelIntegrityError, load_model
+from taxcheck.classify.model import FlagModel, ModelIntegrityError, load_model, save_model
 from taxcheck.classify.train import choose_threshold, load_run, train_model
 from taxcheck.normalize.payers import settle_payers
 from taxcheck.records import Finding, form_to_dict
@@ -177,6 +177,20 @@ def test_scorer_flags_what_the_model_or_rules_say(trained):
     assert flagged.mean() < 0.8
     model_only = [a.decision for a in result.values() if "model" in a.decision.reasons]
     assert all(d.drivers for d in model_only)
+
+
+def test_a_model_trained_on_features_no_longer_computed_is_named_in_a_warning(trained, tmp_path, caplog):
+    root, out, meta = trained
+    batch = load_run(root / "run_b")
+    old = FlagModel(**FAST).fit(batch.X.assign(retired_feature=1.0), batch.y)
+    save_model(old, tmp_path / "old", {"name": "old", "threshold": 0.5})
+    with caplog.at_level("WARNING", logger="taxcheck.classify"):
+        Scorer(tmp_path / "old", require_model=True)
+    assert "retired_feature" in caplog.text and "retrain" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="taxcheck.classify"):
+        Scorer(out, require_model=True)
+    assert "retrain" not in caplog.text
 
 
 def test_tampered_model_is_refused(trained, tmp_path):

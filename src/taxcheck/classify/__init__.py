@@ -39,6 +39,14 @@ class Scorer:
                 raise
             log.warning("no flagging model found (%s): flagging on the statutory rules alone", model_dir or "default")
         self.threshold = float(self.metadata.get("threshold", RULES_ONLY_THRESHOLD))
+        if self.model is not None:
+            from taxcheck.classify.features import FEATURE_NAMES
+
+            gone = sorted(set(self.model.feature_names_) - set(FEATURE_NAMES))
+            if gone:
+                log.warning("the flagging model %s was trained on features this code no longer computes (%s): "
+                            "they are scored as blank boxes; retrain it", self.metadata.get("name", model_dir),
+                            ", ".join(gone))
 
     def assess(self, forms: list[Form], findings: dict[str, list[Finding]] | None = None,
                top_drivers: int = 3) -> dict[str, Assessment]:

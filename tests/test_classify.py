@@ -107,7 +107,7 @@ def test_fit_predict_contract():
     with pytest.raises(ValueError):
         FlagModel().fit(X, np.zeros(len(y)))
     # a model trained before features were added scores and explains a batch that has them
-    older = FlagModel(**FAST).fit(X.drop(columns=["payer_name_read_alike", "address_known"]), y)
+    older = FlagModel(**FAST).fit(X.drop(columns=["payer_name_as_payer_others", "address_known"]), y)
     assert older.risk(X).shape == (240,)
     assert all(isinstance(d, str) for i in range(10) for d in older.drivers(X.iloc[i]))
 
@@ -440,12 +440,12 @@ def test_a_payer_name_unlike_the_payers_other_forms_is_a_feature():
              for k, name in enumerate(["株式会社大泉食品", "株式会社大泉食品", "株式会社大限度命)", "株式会社大泉食品"])]
     forms.append(make_form({"payer_number": "9999999999999", "payer_name": "有限会社日本橋印刷"}, key=9))
     X = batch_features(forms, {})
-    assert X["payer_name_read_alike"].tolist()[:4] == pytest.approx([3 / 4, 3 / 4, 1 / 4, 3 / 4])
-    assert math.isnan(X.loc[forms[4].key, "payer_name_read_alike"])  # the payer's only form
+    assert X["payer_name_as_payer_others"].tolist()[:4] == pytest.approx([3 / 4, 3 / 4, 1 / 4, 3 / 4])
+    assert math.isnan(X.loc[forms[4].key, "payer_name_as_payer_others"])  # the payer's only form
     # settled, every form carries the name three of the four read: each form's own reading still counts
     settled = settle_payers(forms)
     assert settled[2].value("payer_name") == "株式会社大泉食品"
-    assert batch_features(settled, {})["payer_name_read_alike"].tolist()[:4] == pytest.approx([3 / 4] * 4)
+    assert batch_features(settled, {})["payer_name_as_payer_others"].tolist()[:4] == pytest.approx([3 / 4] * 4)
 
 
 def test_a_payer_number_unlike_the_same_payer_names_other_forms_is_a_feature():
@@ -457,8 +457,8 @@ def test_a_payer_number_unlike_the_same_payer_names_other_forms_is_a_feature():
     # the same name at another address is another company, with its own number
     forms.append(make_form({**payer, "payer_number": "9999999999999", "payer_address": "埼玉県和光市本町4-22-1"}, key=9))
     X = batch_features(forms, {})
-    assert X["payer_number_read_alike"].tolist()[:5] == pytest.approx([4 / 5, 4 / 5, 4 / 5, 1 / 5, 4 / 5])
-    assert math.isnan(X.loc[forms[5].key, "payer_number_read_alike"])  # the payer's only form
+    assert X["payer_number_as_name_others"].tolist()[:5] == pytest.approx([4 / 5, 4 / 5, 4 / 5, 1 / 5, 4 / 5])
+    assert math.isnan(X.loc[forms[5].key, "payer_number_as_name_others"])  # the payer's only form
 
 
 @pytest.mark.parametrize(("address", "ok"), [

@@ -110,9 +110,9 @@ def _names() -> list[str]:
     ]
     names += ["z_pay_batch", "z_social_ratio_batch", "z_tax_ratio_batch", "z_pay_payer", "payer_forms",
               "z_pay_annualised_payer", "z_pay_annualised_batch"]
-    names += [f"{c}_read_alike" for c in PAYER_TEXT]
+    names += [f"{c}_as_payer_others" for c in PAYER_TEXT]
     names += [f"{c}_settled" for c in PAYER_TEXT]
-    names += ["payer_number_read_alike"]
+    names += ["payer_number_as_name_others"]
     names += [f"odd_{f}" for f in ODDITY_FLAGS]
     names += [
         "odd_retire_date",
@@ -324,7 +324,7 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     df["z_pay_annualised_batch"] = _z(ann_log)
     df["payer_forms"] = count
     for column in PAYER_TEXT:
-        df[f"{column}_read_alike"] = _share_read(forms, by_payer, column)
+        df[f"{column}_as_payer_others"] = _share_read(forms, by_payer, column)
         df[f"{column}_settled"] = [float(getattr(f.fields.get(column), "as_read", None) is not None) for f in forms]
     # the other way round: a 法人番号 whose 0 is read 9 still passes its check digit (a mod-9 sum), and so makes a
     # payer of its own; the forms of the same payer name and address show it (a name alone is not a payer: two
@@ -334,7 +334,7 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
         name, address = (re.sub(r"\s", "", form.value(c) or "") for c in PAYER_TEXT)
         if name and address:
             by_name[(name, address)].append(i)
-    df["payer_number_read_alike"] = _share_read(forms, by_name, "payer_number")
+    df["payer_number_as_name_others"] = _share_read(forms, by_name, "payer_number")
     return df
 
 

@@ -958,17 +958,11 @@ def _vote(first: BoxRead, jpn: BoxRead, other_size: BoxRead) -> BoxRead:
 
 
 def _jpn_slip(jpn: str, eng: str) -> bool:
-    """Whether the jpn reading differs from the two eng readings (``eng``) only by jpn's known slips on a
-    slashed 0: 0s read as 9, 6 or 8 (:func:`_jpn_zero_slip`), or digits added around them (4,000 read
-    4 09000, 51,900 read 51 9609)."""
-    return _jpn_zero_slip(jpn, eng) or (len(jpn) > len(eng) and _is_subsequence(eng, jpn))
-
-
-def _jpn_zero_slip(jpn: str, eng: str) -> bool:
-    """Whether the jpn reading differs from the eng one only by 0s read as 9, 6 or 8 (jpn's known slip on the
-    slashed 0 of IPA fonts, see :func:`_better`). In two scanned files of a training seed, the two eng readings
-    agreed and jpn did not in 11 of 49 digit boxes; 6 were this slip, the rest jpn's extra digits (60 000 read 69 6000)."""
-    return zero_slip(jpn, eng)
+    """Whether the jpn reading differs from the two eng readings (``eng``) only by jpn's known slips on the slashed 0
+    of IPA fonts (see :func:`_better`): 0s read as 9, 6 or 8, or digits added around them (4,000 read 4 09000).
+    In two scanned files of a training seed, the two eng readings agreed and jpn did not in 11 of 49 digit boxes:
+    6 were the first slip, the rest the second."""
+    return zero_slip(jpn, eng) or (len(jpn) > len(eng) and _is_subsequence(eng, jpn))
 
 
 def zero_slip(read: str, printed: str, *, widened: bool = False) -> bool:

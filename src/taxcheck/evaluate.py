@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from taxcheck.forms import salary_fields
 from taxcheck.outputs import REASONS_SEPARATOR
-from taxcheck.report.labels import LOW_CONFIDENCE
+from taxcheck.report.labels import low_confidence_column
 
 BORN_DIGITAL_VARIANTS = {"pdf_text", "pdf_text_2up"}
 TYPE_GROUPS = {
@@ -69,7 +69,7 @@ def score_rows(rows: Iterable[dict[str, Any]], truth: dict, quarantined: Iterabl
         t, r = want[k], got[k]
         split = "born_digital" if t.get("variant") in BORN_DIGITAL_VARIANTS else "scan"
         reasons = str(r.get("reasons") or "").split(REASONS_SEPARATOR)
-        marked = {x.split(":", 1)[1] for x in reasons if x.startswith(LOW_CONFIDENCE + ":")}
+        marked = {c for x in reasons if (c := low_confidence_column(x)) is not None}
         for name, expected in t["fields"].items():
             if name not in specs or name not in r:
                 continue

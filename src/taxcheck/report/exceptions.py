@@ -30,7 +30,7 @@ from taxcheck.forms import box_name
 from taxcheck.privacy import mask_my_number, safe_value, scrub
 from taxcheck.records import Decision, Finding, Form, form_from_dict
 from taxcheck.report.crops import crop_boxes
-from taxcheck.report.labels import LOW_CONFIDENCE, MODEL, SETTLED, driver_label, reason_label
+from taxcheck.report.labels import LOW_CONFIDENCE, MODEL, SETTLED, driver_label, low_confidence_column, reason_label
 
 REPORT_VERSION = "1"
 SHEET_ROWS = "要確認"
@@ -120,7 +120,7 @@ class ExceptionRow:
 def flagged_columns(findings: Iterable[Finding], decision: Decision) -> list[str]:
     """Columns worth a crop: those named by a finding or by a ``low_confidence:<column>`` reason."""
     cols = [f.column for f in findings if f.column]
-    cols += [r.split(":", 1)[1] for r in decision.reasons if r.startswith(LOW_CONFIDENCE + ":")]
+    cols += [c for r in decision.reasons if (c := low_confidence_column(r)) is not None]
     return list(dict.fromkeys(cols))
 
 
@@ -152,8 +152,7 @@ def build_exception_row(
     for reason in decision.reasons:
         if reason in covered:
             continue
-        if reason.startswith(LOW_CONFIDENCE + ":"):
-            column = reason.split(":", 1)[1]
+        if (column := low_confidence_column(reason)) is not None:
             fv = form.fields.get(column)
             conf = f"（確信度 {fv.confidence:.2f}）" if fv is not None else ""
             items.append(

@@ -65,10 +65,15 @@ def _rule_labels() -> dict[str, str]:
     return labels
 
 
+def low_confidence_column(reason: str) -> str | None:
+    """The column a ``low_confidence:<column>`` reason names; None for any other reason."""
+    prefix = LOW_CONFIDENCE + ":"
+    return reason[len(prefix):] if reason.startswith(prefix) else None
+
+
 def reason_label(code: str, findings: Iterable[Finding] = ()) -> str:
     """Japanese label for a reason code, naming the box where the code says which one."""
-    if code.startswith(LOW_CONFIDENCE + ":"):
-        column = code.split(":", 1)[1]
+    if (column := low_confidence_column(code)) is not None:
         return f"{_LABELS[LOW_CONFIDENCE]}（{box_name(column)}）"
     rule = _rule_labels()
     if code in rule:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
+from taxcheck.normalize.payers import own_readings
 from taxcheck.normalize.places import has_address_shape, is_known, place_of
 from taxcheck.normalize.readings import agreement
 from taxcheck.records import Finding, Form
@@ -347,14 +348,7 @@ def _share_read(forms: list[Form], groups: dict[str, list[int]], column: str) ->
     for idx in groups.values():
         if len(idx) < 2:
             continue
-        own = Counter(_own_reading(forms[i], column) for i in idx)
+        own = Counter(own_readings(forms[i]).value(column) or "" for i in idx)
         for i in idx:
             out[i] = own[forms[i].value(column) or ""] / len(idx)
     return out
-
-
-def _own_reading(form: Form, column: str) -> str:
-    fv = form.fields.get(column)
-    if fv is None:
-        return ""
-    return fv.as_read if fv.as_read is not None else fv.value or ""

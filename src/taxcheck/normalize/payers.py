@@ -39,7 +39,7 @@ UNSURE = 0.5
 MIN_WEIGHT = 0.25
 
 
-def _as_read(form: Form) -> Form:
+def own_readings(form: Form) -> Form:
     """``form`` with every settled value back to the form's own reading (and its own confidence)."""
     if all(fv.as_read is None for fv in form.fields.values()):
         return form
@@ -118,7 +118,7 @@ def settle_payers(forms: Sequence[Form]) -> list[Form]:
     the confidence of the surest form that read the settled value (the forms' mean when the vote put together a
     text no form read whole). Unchanged forms are returned as given.
     """
-    read = [_as_read(f) for f in forms]
+    read = [own_readings(f) for f in forms]
     groups: dict[str, list[int]] = defaultdict(list)
     for i, form in enumerate(read):
         number = form.value("payer_number")

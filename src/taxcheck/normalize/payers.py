@@ -104,10 +104,9 @@ def _confidence(readings: dict[str, list[float]], settled: str) -> float:
 
 
 def _settled(readings: dict[str, list[float]], typed: set[str]) -> str | None:
-    """The reading of a text layer (``typed``: what the payer typed, exact), else the readings' vote."""
-    if typed:
-        return max(typed, key=lambda v: (len(readings[v]), max(readings[v])))
-    return _vote(readings)
+    """The reading of the text layer (``typed``, at most one: what the payer typed, exact), else the readings'
+    vote."""
+    return next(iter(typed)) if typed else _vote(readings)
 
 
 def settle_payers(forms: Sequence[Form]) -> list[Form]:

@@ -127,6 +127,9 @@ def test_payer_number_corporate_and_personal():
     assert normalize_payer_number("7OOOO12O5OOO2").value == "7000012050002"
     assert normalize_payer_number("621498320257").ok  # a sole proprietor's 個人番号
     assert not normalize_payer_number("7000012050003").ok
+    stray = normalize_payer_number("17000012050002")  # a cell's frame read as a 1 before the number
+    assert (stray.value, stray.ok) == ("7000012050002", False)
+    assert normalize_payer_number("17000012050003").value == "17000012050003"  # no number with a right check digit
 
 
 def test_text_folding():

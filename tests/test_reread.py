@@ -27,6 +27,7 @@ from taxcheck.extract.reread import (
     _join_segments,
     _kana_read,
     _KanaLine,
+    _cell_zeros,
     _recheck_digit_count,
     _recheck_digit_zeros,
     _recheck_text_zeros,
@@ -45,6 +46,7 @@ from taxcheck.normalize.readings import name_characters, name_spelled_by
 from taxcheck.ocr import get_engine
 from taxcheck.forms import salary_fields
 from taxcheck.records import BBox, FieldValue, Word
+from taxcheck.rules.checkdigits import is_valid_payer_number
 
 GOTHIC = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
 EM_PX = 25  # 9 pt at 200 dpi
@@ -517,6 +519,42 @@ def test_a_zero_read_as_another_digit_is_told_by_its_shape():
     out = {"a": BoxRead("482,000", 0.9, [])}  # a fax's slashed zero read as 2
     _recheck_digit_zeros(out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 32.0})
     assert out["a"].text == "480,000" and out["a"].confidence < 0.9
+
+
+def _cells(digits: str, font: str = GOTHIC, em: int = 32) -> list[np.ndarray]:
+    """One glyph per cell, as :func:`_cell_images` cuts a digit-per-cell row (frame lines removed)."""
+    f = ImageFont.truetype(font, em)
+    cells = []
+    for ch in digits:
+        img = Image.new("L", (em, int(em * 1.4)), 255)
+        ImageDraw.Draw(img).text((em // 4, em // 8), ch, font=f, fill=0)
+        cells.append(np.asarray(img.filter(ImageFilter.GaussianBlur(0.8))))
+    return cells
+
+
+@pytest.mark.parametrize(("read", "expected"), [
+    ("5130298490873", "5130290490873"),  # a fax's slashed 0 read as 8: the check digit fails, the shape mends it
+    ("5130299490873", "5130290490873"),  # …read as 9: the check digit cannot tell (9 ≡ 0), the shape does
+    ("5130290490879", "5130290490879"),  # a real 9 (the check digit's doing) stays: no zero's shape
+])
+def test_a_zero_of_a_digit_per_cell_number_read_as_8_or_9_is_told_by_its_shape(read, expected):
+    printed = "5130290490873"
+    assert is_valid_payer_number(printed)
+    cells = _cells(printed[:-1] + read[-1])  # the last case: the cell really holds the 9 read
+    out = {"n": BoxRead(read, 0.6, [])}
+    _cell_zeros(out, {"n": cells}, {"n": SimpleNamespace(valid=is_valid_payer_number)})
+    assert out["n"].text == expected
+    assert (out["n"].confidence < 0.6) is (read != expected)
+
+
+def test_a_zero_by_shape_that_breaks_the_check_digit_is_not_taken():
+    cells = _cells("5130290490873")
+    out = {"n": BoxRead("5130290490873", 0.9, [])}
+    _cell_zeros(out, {"n": cells}, {"n": SimpleNamespace(valid=is_valid_payer_number)})
+    assert out["n"].text == "5130290490873" and out["n"].confidence == 0.9  # nothing to mend
+    out = {"n": BoxRead("6130298490873", 0.9, [])}  # two digits off: the 8's cell is a 0, but the 6 is wrong too
+    _cell_zeros(out, {"n": cells}, {"n": SimpleNamespace(valid=is_valid_payer_number)})
+    assert out["n"].text == "6130298490873"
 
 
 def test_a_4_whose_hole_noise_split_in_two_stays_a_4():

@@ -65,4 +65,7 @@ def normalize_my_number(raw: str) -> Normalized:
 def normalize_payer_number(raw: str) -> Normalized:
     """支払者の番号: 13-digit 法人番号 or 12-digit 個人番号, ok only with the right check digit."""
     digits, _ = _digits(raw)
+    if len(digits) > 13 and is_valid_payer_number(digits[-13:]):
+        # a cell's frame read as a digit before the number (right-aligned, as the 個人番号's stray above)
+        return Normalized(digits[-13:], False)
     return Normalized(digits, (not digits) or is_valid_payer_number(digits))

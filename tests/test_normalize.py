@@ -378,11 +378,15 @@ def test_kana_agreement_with_the_name():
 
 def test_a_name_is_taken_from_the_first_reading_its_kana_spells():
     assert split_name("阿部洋平", "アベ ヨウヘイ") == "阿部 洋平"  # the space OCR lost, from the kana
-    assert split_name("阿部洋平", "アベヨウヘイ") == "阿部洋平"  # no space in the kana either: nothing to go by
+    assert split_name("阿部洋平", "アベヨウヘイ") == "阿部 洋平"  # no space in the kana either: both parts must read
+    assert split_name("山田芽依", "ヤマダメイ") == "山田 芽依"  # 山 田芽依 reads so too, but only by the conversion
+    assert split_name("阿部洋平", "アベヨウヘ") == "阿部洋平"  # the kana spells no cut: nothing to go by
     readings_of_the_box = ["藤原 洗|", "藤原 浩」", "藤原 浩"]
     assert name_spelled_by("フジワラ ヒロシ", readings_of_the_box) == "藤原 浩"  # marks glued to the end dropped
     assert name_spelled_by("フジワラ ヒロジ", readings_of_the_box) == "藤原 浩"  # a kana mark off still spells it
     assert name_spelled_by("フジワラ ヒロシ", ["藤原 洗", "藤原 沈"]) is None
+    assert name_spelled_by("ヤマダ メイ", ["山田 芽依 |門"]) == "山田 芽依"  # a stamp's edge read as a third word
+    assert name_spelled_by("ワタナベヒロシ", ["渡辺浩"]) == "渡辺 浩"  # both unspaced (the page pass's)
 
 
 def test_given_names_the_dictionary_lacks_or_misreads():

@@ -726,6 +726,20 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
            "recipient_kana": _fv("recipient_kana", "ウラ ユミ", "ミウラ ユミ", confidence=0.96)}
     fields._name_against_kana(ctx, out)
     assert (out["recipient_name"].value, out["recipient_kana"].value) == ("三浦 由美", "ミウラ ユミ")
+    # no pair agrees, but the kana read unsure is two kana off the page pass's name (ヒロシ, 浩): it is that name
+    out = {"recipient_name": _fv("recipient_name", "村上 洗", "村上 浩", confidence=0.42),
+           "recipient_kana": _fv("recipient_kana", "ムラカミ ロジシ", "3ガ ロッ", confidence=0.38)}
+    fields._name_against_kana(ctx, out)
+    assert (out["recipient_name"].value, out["recipient_kana"].value) == ("村上 浩", "ムラカミ ヒロシ")
+    assert out["recipient_name"].confidence == pytest.approx(0.42)  # as unsure as the box was read
+    # both boxes garbled, the page pass read both unspaced and right: they agree, split at the one listed cut
+    out = {"recipient_name": _fv("recipient_name", "洗", "渡辺浩", confidence=0.0),
+           "recipient_kana": _fv("recipient_kana", "タダタナベベ ビロビロジ", "ワタナベ ヒロ シ", confidence=0.4)}
+    fields._name_against_kana(ctx, out)
+    assert (out["recipient_name"].value, out["recipient_kana"].value) == ("渡辺 浩", "ワタナベ ヒロシ")
+    # the kana decides between two readings of the given name only: 近 藤運 is as near コン シルン as 近藤 is far
+    assert fields._name_near_kana(["近藤 軍", "近藤運"], ["コン シルン"], 0.47) is None
+    assert fields._name_near_kana(["村上 浩", "村上 洗"], ["ムラカミ ロジシ"], 0.38) is None  # the box's own is near
     # a kana that is its name's common reading with a dakuten lost agrees, but is not sure: it stays as read
     out = {"recipient_name": _fv("recipient_name", "岡田 大輔", None, confidence=0.9),
            "recipient_kana": _fv("recipient_kana", "オカタ ダイスケ", None, confidence=0.9)}

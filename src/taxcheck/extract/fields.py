@@ -421,6 +421,22 @@ def _read_as(ctx: FieldContext, text: str, name: str, kana: str) -> str | None:
     return found if found is not None and len(found.replace(" ", "")) == len(name.replace(" ", "")) else None
 
 
+def _name_near_kana(names: list[str], kanas: list[str], kana_confidence: float) -> str | None:
+    """The page pass's reading of the 氏名 box where it, not the box's own, is a kana's near miss (村上 浩 beside
+    ムラカミ ロジシ read unsure, the box read 村上 洗): the kana, one kana off a reading of it (two when read unsure,
+    :func:`nearest_kana`), decides between two readings of the given name. None when the box's own is near too,
+    or the two readings differ in the family name (近藤 軍 and 近 藤運: a kana two off decides nothing there)."""
+    def near(name: str) -> bool:
+        spelled = ((k, split_name(name, k)) for k in kanas)
+        return any(agrees(nearest_kana(k, s, kana_confidence), s) for k, s in spelled)
+
+    family = names[0].split(" ")[0] + " "
+    if " " not in names[0] or near(names[0]):
+        return None
+    return next((spelled for n in names[1:] if (spelled := split_name(n, kanas[0])).startswith(family) and near(n)),
+                None)
+
+
 def _kanas_to_spell_by(kana: FieldValue) -> list[str]:
     """The フリガナ readings sure enough to re-spell a name by: the box's, when read sure or when the page pass
     read the box at most one kana apart (インシイ レン, イシイレン), and then the page pass's too."""
@@ -456,6 +472,8 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     if agreeing:
         value, spaced = max(agreeing, key=lambda pair: len(pair[1].replace(" ", "")))  # equals: the box's own first
         kana = replace(kana, value=value)
+    elif (near := _name_near_kana(names, kanas, kana.confidence)) is not None:
+        name = replace(name, value=near)  # as unsure as the box was read
     else:
         fb = ctx.form.version.fields["recipient_name"]
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))

@@ -73,6 +73,12 @@ def readings(part: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(jaconv.hira2kata(r) for r in found if r))
 
 
+def _listed(part: str) -> bool:
+    """Whether ``part`` is a word of the dictionary or of name_readings.yaml (not only the conversion's)."""
+    _, words = _dictionary()
+    return part in _given_names()[0] or bool((words.load(part) or {}).get(part))
+
+
 @lru_cache(maxsize=1)
 def _by_reading() -> dict[str, str]:
     """Every katakana reading in pykakasi's word table → the characters of the words of up to
@@ -239,21 +245,29 @@ def agrees(kana: str, name: str) -> bool:
 
 def name_spelled_by(kana: str, candidates: Iterable[str]) -> str | None:
     """The first of ``candidates`` (readings of one 氏名 box) that ``kana`` spells, with marks glued to its
-    ends dropped and its family/given space put back; None when none is."""
+    ends dropped and its family/given space put back, or two of its words that the kana spells (山田 芽依 |門:
+    a stamp's edge read beside the name); None when none is."""
     for text in candidates:
-        name = split_name(_NOT_NAME_ENDS.sub("", text), kana)
-        if agrees(kana, name):
-            return name
+        words = _NOT_NAME_ENDS.sub("", text).split(" ")
+        for name in [" ".join(words)] + [" ".join(words[i:i + 2]) for i in range(len(words) - 1)] * (len(words) > 2):
+            name = split_name(_NOT_NAME_ENDS.sub("", name), kana)
+            if agrees(kana, name):
+                return name
     return None
 
 
 def split_name(name: str, kana: str) -> str:
     """``name`` with the space between family and given name put back where OCR lost it (阿部洋平 → 阿部 洋平):
-    at the one place where the part before reads as the フリガナ's family part."""
+    at the one place where the part before reads as the フリガナ's family part; where the フリガナ lost its space
+    too (the page pass's ワタナベヒロシ, 渡辺浩), at the one place where both parts read as the kana."""
     parts = kana.split(" ")
-    if " " in name or len(parts) != 2 or not 2 <= len(name) <= MAX_NAME_LENGTH:
+    if " " in name or len(parts) > 2 or not 2 <= len(name) <= MAX_NAME_LENGTH:
         return name
-    cuts = [k for k in range(1, len(name)) if _match(parts[0], name[:k], stray=False) is not None]
+    if len(parts) == 1:  # the conversion reads any run of kanji: both parts must be words the dictionary lists
+        cuts = [k for k in range(1, len(name)) if _listed(name[:k]) and _listed(name[k:])
+                and agrees(kana, f"{name[:k]} {name[k:]}")]
+    else:
+        cuts = [k for k in range(1, len(name)) if _match(parts[0], name[:k], stray=False) is not None]
     return f"{name[:cuts[0]]} {name[cuts[0]:]}" if len(cuts) == 1 else name
 
 

@@ -126,3 +126,23 @@ def test_yen_suffix_is_not_read_as_a_digit(font):
     assert read("1,171,528円") == "1171528"
     assert read("480000") == "480000"  # no suffix: nothing dropped
     assert read("1,000,088") == "1000088"
+
+
+def test_three_digits_a_fax_joined_are_not_taken_for_a_yen_suffix():
+    # a 2-up fax's 社会保険料等の金額 311,046 as cut for OCR (generated bench set): the blur joined 046 into one run
+    # a little taller than the 1s before it; whited out as a 円, the box read 311
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from taxcheck.extract.reread import BoxRequest, drop_yen_suffix, read_boxes
+    from taxcheck.ocr import get_engine
+    from taxcheck.records import BBox
+
+    img = np.asarray(Image.open(Path(__file__).parent / "data" / "amount_last_group_joined_fax_2up.png").convert("L"))
+    em = 23.8
+    assert np.array_equal(drop_yen_suffix(img, em), img)
+    h, w = img.shape
+    req = BoxRequest("a", BBox(4, em * 0.4, w - 4, h - em * 0.4), "digits", em)
+    assert read_boxes(get_engine(), img, [req])["a"].text.replace(",", "").replace(" ", "") == "311046"

@@ -66,6 +66,7 @@ NARROW_EXTRA_EM = 0.3
 STROKE_GAP_EM = 0.3
 YEN_MIN_WIDTH_EM = 0.65  # a trailing 円 is ~0.75 em wide, a digit ~0.4–0.55 em
 YEN_TALLER = 1.12  # …and ~1.2× as tall as the digits before it
+YEN_MAX_WIDTH_EM = 1.1  # three digits a fax's blur joined into one run (311,046) are ~1.4 em wide: no 円
 DISAGREEMENT_PENALTY = 0.7  # confidence factor when the readings of a digit box differ
 # The least confidence of a digit box that readings agree on, by how many agree (the third abstaining or not).
 # Tesseract's eng scores a lone 1 or an 11 at 0 to 0.2; on 116 forms of the benchmark seed these floors took
@@ -310,7 +311,7 @@ def _cell_images(grey: np.ndarray, cells: tuple[BBox, ...], em_px: float) -> lis
 def drop_yen_suffix(c: np.ndarray, em_px: float) -> np.ndarray:
     """White out a 円 printed after the digits (other vendors' "1,171,528円"): the digits-only model reads
     it as a 9. It is the last glyph, wider than a digit and taller than the digits before it (digits are
-    ~0.7 em tall, 円 ~0.83 em), so two touching digits (as wide, not as tall) are kept."""
+    ~0.7 em tall, 円 ~0.83 em), so two touching digits (as wide, not as tall) are kept, and three (wider)."""
     ink = c < 128
     runs = _runs(ink.sum(axis=0), max(1, em_px * 0.08))
     if len(runs) < 2:
@@ -322,7 +323,7 @@ def drop_yen_suffix(c: np.ndarray, em_px: float) -> np.ndarray:
 
     x0, x1 = runs[-1]
     others = [h for h in (height(a, b) for a, b in runs[:-1]) if h >= 0.4 * em_px]  # commas are not digits
-    if not others or x1 - x0 < YEN_MIN_WIDTH_EM * em_px:
+    if not others or not YEN_MIN_WIDTH_EM * em_px <= x1 - x0 <= YEN_MAX_WIDTH_EM * em_px:
         return c
     if height(x0, x1) >= YEN_TALLER * float(np.median(others)):
         c = c.copy()

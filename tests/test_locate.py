@@ -1,0 +1,49 @@
+"""Finding forms on a page from the words the page pass read (no OCR: words placed where the template prints)."""
+
+from __future__ import annotations
+
+from taxcheck.layout.lines import group_lines
+from taxcheck.layout.locate import label_points, locate_forms
+from taxcheck.layout.template import load_layout
+from taxcheck.records import BBox, Word
+
+DPI = 200.0
+PX = DPI / 25.4
+OFFSET = (120.0, 90.0)  # the form's top-left on the page, px
+
+
+def _words(text: str, points: list[tuple[float, float]], em_mm: float) -> list[Word]:
+    half = em_mm * PX / 2
+    return [Word(ch, 90.0, BBox(OFFSET[0] + x * PX - half, OFFSET[1] + y * PX - half,
+                                OFFSET[0] + x * PX + half, OFFSET[1] + y * PX + half))
+            for ch, (x, y) in zip(text, points)]
+
+
+def _page(title: str, anchors: int) -> list[Word]:
+    """The words of a 令和7年分 form: its title read as ``title`` and the first ``anchors`` anchor labels."""
+    version = load_layout().for_year(2025)
+    em = version.title_pt * 25.4 / 72
+    pts = label_points(version.title_rect, version.title_text, version.title_pt)
+    x0, y = pts[0]
+    words = _words("令和7年分", [(x0 - em * (6 - k), y) for k in range(5)], em)
+    # a garbled title keeps its last characters in place: the read text is laid over the printed one from its end
+    words += _words(title, pts[len(pts) - len(title):], em)
+    for lab in [a for a in version.anchors if a.text != version.title_text][:anchors]:
+        words += _words(lab.text, label_points(lab.rect, lab.text, lab.pt, lab.vertical, lab.align), lab.pt * 25.4 / 72)
+    return words
+
+
+def test_a_form_is_found_by_its_title_and_the_labels_where_the_title_puts_them():
+    forms = locate_forms(group_lines(_page("給与支払報告書（個人別明細書）", anchors=8)), load_layout(), DPI)
+    assert len(forms) == 1 and forms[0].tax_year == 2025 and forms[0].anchors_found >= 3
+
+
+def test_a_title_whose_first_word_a_fax_garbled_still_finds_the_form():
+    # a fax's 給与支払報告書 read 入境: (個人別明細書) is 8 of the title's 15 characters
+    forms = locate_forms(group_lines(_page("入境（個人別明細書）", anchors=8)), load_layout(), DPI)
+    assert len(forms) == 1 and forms[0].tax_year == 2025
+
+
+def test_a_title_with_no_labels_around_it_is_no_form():
+    # a cover letter naming the form: the title, and none of the form's labels where it puts them
+    assert locate_forms(group_lines(_page("給与支払報告書（個人別明細書）", anchors=0)), load_layout(), DPI) == []

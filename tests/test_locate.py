@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from taxcheck.layout.lines import group_lines
-from taxcheck.layout.locate import label_points, locate_forms
+from taxcheck.layout.locate import label_points, locate_forms, year_in_box
 from taxcheck.layout.template import load_layout
 from taxcheck.records import BBox, Word
 
@@ -19,13 +19,14 @@ def _words(text: str, points: list[tuple[float, float]], em_mm: float) -> list[W
             for ch, (x, y) in zip(text, points)]
 
 
-def _page(title: str, anchors: int) -> list[Word]:
-    """The words of a 令和7年分 form: its title read as ``title`` and the first ``anchors`` anchor labels."""
+def _page(title: str, anchors: int, year: str = "令和7年分") -> list[Word]:
+    """The words of a 令和7年分 form: its title read as ``title`` (the year as ``year``) and the first ``anchors``
+    anchor labels."""
     version = load_layout().for_year(2025)
     em = version.title_pt * 25.4 / 72
     pts = label_points(version.title_rect, version.title_text, version.title_pt)
     x0, y = pts[0]
-    words = _words("令和7年分", [(x0 - em * (6 - k), y) for k in range(5)], em)
+    words = _words(year, [(x0 - em * (6 - k), y) for k in range(len(year))], em)
     # a garbled title keeps its last characters in place: the read text is laid over the printed one from its end
     words += _words(title, pts[len(pts) - len(title):], em)
     for lab in [a for a in version.anchors if a.text != version.title_text][:anchors]:
@@ -47,3 +48,28 @@ def test_a_title_whose_first_word_a_fax_garbled_still_finds_the_form():
 def test_a_title_with_no_labels_around_it_is_no_form():
     # a cover letter naming the form: the title, and none of the form's labels where it puts them
     assert locate_forms(group_lines(_page("給与支払報告書（個人別明細書）", anchors=0)), load_layout(), DPI) == []
+
+
+def test_a_year_the_page_pass_lost_is_read_from_its_box():
+    # a fax's 令和5年分 read 信和年 on the title's line; read on its own, the box gave 人ム和5年
+    lines = group_lines(_page("給与支払報告書（個人別明細書）", anchors=8, year="信和年"))
+    asked = []
+
+    def read_text(box: BBox) -> str:
+        asked.append(box)
+        return "人ム和5年"
+
+    (form,) = locate_forms(lines, load_layout(), DPI, read_text=read_text)
+    assert (form.tax_year, form.year_read) == (2023, True)
+    x0, y0, x1, y1 = form.version.year_rect  # the box asked for is where the template prints the year
+    assert len(asked) == 1
+    assert abs(asked[0].x0 - (OFFSET[0] + x0 * PX)) < 2 and abs(asked[0].y1 - (OFFSET[1] + y1 * PX)) < 2
+    (form,) = locate_forms(lines, load_layout(), DPI, read_text=lambda box: "人る条")
+    assert (form.tax_year, form.year_read) == (None, False)  # nothing read: no year made up
+
+
+def test_the_year_in_its_box():
+    assert year_in_box("令和元年分") == 2019 and year_in_box("令和5年分") == 2023 and year_in_box("2021年分") == 2021
+    assert year_in_box("ム和5年。") == 2023  # the era lost
+    assert year_in_box("31年") == 2019  # 平成31年分
+    assert year_in_box("人る条") is None and year_in_box("年") is None

@@ -11,9 +11,11 @@ here knows pixel positions: only the template in millimetres and what was read o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -40,6 +42,7 @@ BEND_GAIN = 0.7  # …and the homography must bring them this much closer: on a 
 
 _ERA_YEAR = re.compile(r"(令和|平成|R|H)(元|\d{1,2})年?分")
 _GREGORIAN_YEAR = re.compile(r"(20\d\d)年分")
+_BARE_YEAR = re.compile(r"(元|\d{1,4})年")
 ERA_BASE = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}
 
 
@@ -233,8 +236,28 @@ def _median_error(m: np.ndarray, pairs: list) -> float:
     return float(np.median([math.dist(_map(m, *t), p) for t, p in pairs]))
 
 
-def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int | None = None) -> list[LocatedForm]:
-    """Every salary-report form on a page whose words were grouped into ``lines``."""
+def year_in_box(text: str) -> int | None:
+    """The tax year from the box where 令和X年分 is printed, read on its own: as :func:`year_from_text`, or,
+    with the era lost to a fax's noise (人ム和5年), a number before 年 is 令和's (the layouts begin with 2019,
+    平成31年分 is 2019 as well), four digits the year itself."""
+    year = year_from_text(text)
+    if year is not None:
+        return year
+    m = _BARE_YEAR.search(canon(text).replace("O", "0").replace("o", "0"))
+    if m is None:
+        return None
+    n = 1 if m.group(1) == "元" else int(m.group(1))
+    if n >= 2019:
+        return n
+    if n == 31:
+        return ERA_BASE["平成"] + n
+    return ERA_BASE["令和"] + n if 1 <= n <= 30 else None
+
+
+def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int | None = None,
+                 read_text: Callable[[BBox], str] | None = None) -> list[LocatedForm]:
+    """Every salary-report form on a page whose words were grouped into ``lines``. A form whose title line
+    gave no year has the box where the year is printed read again with ``read_text`` (page box → text)."""
     # Titles: each version's title text (they share the core 「給与支払報告書」).
     titles = {v.title_text for v in layout.versions.values()}
     title_hits: list[LabelHit] = []
@@ -274,8 +297,27 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
         if len(chosen) < MIN_ANCHORS:  # a title alone (a cover letter naming the form) is no form
             continue
         m, chosen = _homography(version, m, hits_by_label, chosen)
-        forms.append(LocatedForm(version, year, year_read, m, len(chosen), chosen, th))
+        form = LocatedForm(version, year, year_read, m, len(chosen), chosen, th)
+        if not year_read and read_text is not None and version.year_rect is not None:
+            form = _with_year(form, year_in_box(read_text(form.rect_to_page(version.year_rect))), layout,
+                              hits_by_label)
+        forms.append(form)
     return order_forms(forms)
+
+
+def _with_year(form: LocatedForm, year: int | None, layout: Layout, hits_by_label) -> LocatedForm:
+    """``form`` with the year read from its year box, refitted when that year has another layout version."""
+    if year is None:
+        return form
+    version = layout.for_year(year)
+    if version is form.version:
+        return dataclasses.replace(form, tax_year=year, year_read=True)
+    m, chosen = _fit(version, form.matrix[:2] / form.matrix[2, 2] if form.matrix.shape[0] == 3 else form.matrix,
+                     hits_by_label, REFINE_RADIUS_MM * 2)
+    if len(chosen) < MIN_ANCHORS:
+        return dataclasses.replace(form, tax_year=year, year_read=True)
+    m, chosen = _homography(version, m, hits_by_label, chosen)
+    return LocatedForm(version, year, True, m, len(chosen), chosen, form.title_hit)
 
 
 def _init_from_title(tpairs, px_per_mm: float) -> np.ndarray | None:

@@ -7,6 +7,7 @@ import math
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 from formfactory import corporate_number, labelled_set, make_form
 from sklearn.base import clone
@@ -477,3 +478,19 @@ def test_address_shape_feature(address, ok):
     assert X.loc[form.key, "payer_name_junk"] == 0.0
     junk = make_form({"payer_name": "株式会社大限度命)"}, key=2)
     assert batch_features([junk], {}).loc[junk.key, "payer_name_junk"] == 1.0
+
+
+def test_out_of_fold_risk_never_judges_a_form_by_a_model_that_saw_its_sheet():
+    # labels are noise, but each sheet's two forms are alike (a 2-up sheet; a set read twice): a model that saw
+    # one form of a document "predicts" the other, and the threshold would be chosen on that
+    from sklearn.metrics import roc_auc_score
+
+    from taxcheck.classify.train import out_of_fold_risk
+
+    rng = np.random.default_rng(0)
+    n = 150
+    X = pd.DataFrame(np.repeat(rng.normal(size=(n, 4)), 2, axis=0), columns=[f"f{i}" for i in range(4)])
+    y = np.repeat(rng.integers(0, 2, n), 2)
+    documents = np.repeat(np.arange(n), 2)
+    assert roc_auc_score(y, out_of_fold_risk(X, y, FAST)) > 0.7  # forms split from their twins: learnt, not judged
+    assert roc_auc_score(y, out_of_fold_risk(X, y, FAST, groups=documents)) < 0.6  # noise, as it is

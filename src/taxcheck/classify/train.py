@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from taxcheck.classify.decide import rule_flagged
 from taxcheck.classify.features import FEATURE_NAMES, batch_features
@@ -420,10 +420,14 @@ def _library_versions() -> dict[str, str]:
 
 
 def out_of_fold_risk(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any] | None = None,
-                     folds: int = OOF_FOLDS, seed: int = 0) -> np.ndarray:
-    """Risk of every form from a model that did not see it (stratified k-fold)."""
+                     folds: int = OOF_FOLDS, seed: int = 0, groups: np.ndarray | None = None) -> np.ndarray:
+    """Risk of every form from a model that saw neither it nor another form of its group (``groups``, its sheet:
+    stratified group k-fold; each form its own group when not given). A 2-up sheet's two forms share a payer,
+    and runs of one generated set read twice hold each sheet twice: in two folds, the model would be judged
+    on forms it had learnt, and the threshold chosen too high."""
+    groups = np.arange(len(y)) if groups is None else groups
     risk = np.zeros(len(y))
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+    for train, test in StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(X, y, groups):
         m = FlagModel(**(params or {})).fit(X.iloc[train], y[train])
         risk[test] = m.risk(X.iloc[test])
     return risk
@@ -443,12 +447,14 @@ def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, s
     always = np.concatenate([b.always for b in batches])
     if len(set(y)) < 2:
         raise ValueError("the training runs hold only one class of form; generate more forms")
-    oof = out_of_fold_risk(X, y, params, folds=min(OOF_FOLDS, int(np.bincount(y).min())))
+    sheets = np.array([f"{f.page}:{f.source}" for b in batches for f in b.forms])  # runs of one set: one group
+    folds = min(OOF_FOLDS, int(np.bincount(y).min()), len(set(sheets)))
+    oof = out_of_fold_risk(X, y, params, folds=folds, groups=sheets)
     threshold = choose_threshold(oof, y, always, target_recall, recall_confidence)
     flagged = always | (oof > threshold)
     rules = np.concatenate([[any(f.severity == "error" for f in b.findings[k.key]) for k in b.forms] for b in batches])
     validation = {
-        "method": f"{OOF_FOLDS}-fold out-of-fold predictions",
+        "method": f"{folds}-fold out-of-fold predictions, folds by sheet",
         "n_forms": int(len(y)),
         "n_positive": int(y.sum()),
         "n_misread": int(np.concatenate([b.misread for b in batches]).sum()),

@@ -472,8 +472,6 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     if agreeing:
         value, spaced = max(agreeing, key=lambda pair: len(pair[1].replace(" ", "")))  # equals: the box's own first
         kana = replace(kana, value=value)
-    elif (near := _name_near_kana(names, kanas, kana.confidence)) is not None:
-        name = replace(name, value=near)  # as unsure as the box was read
     else:
         fb = ctx.form.version.fields["recipient_name"]
         request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
@@ -483,6 +481,8 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
         if respelled is not None:  # spelled as the kana only when forced: as unsure as the name was read
             spaced = forced = respelled[0]
             kana = replace(kana, value=respelled[1])
+        elif spaced is None and (near := _name_near_kana(names, kanas, kana.confidence)) is not None:
+            name = replace(name, value=near)  # no reading spells the kana: its near miss, as unsure as the box
     spaced = spaced or split_name(name.value, kana.value)
     value = reconcile_kana(kana.value, spaced)
     kana_sure = kana.confidence >= UNSURE_KANA or not forced  # a name spelled by a kana read unsure: both stay unsure

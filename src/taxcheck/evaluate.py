@@ -16,9 +16,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
+from taxcheck.classify.decide import low_confidence_column
 from taxcheck.forms import salary_fields
 from taxcheck.outputs import REASONS_SEPARATOR
-from taxcheck.report.labels import low_confidence_column
 
 BORN_DIGITAL_VARIANTS = {"pdf_text", "pdf_text_2up"}
 TYPE_GROUPS = {

@@ -15,6 +15,8 @@ from taxcheck.records import Decision, Finding, Form
 # A box read with a confidence below this is named in the reasons (the one place this is defined).
 LOW_CONFIDENCE = 0.6
 REASON_SEVERITIES = ("error", "warning")
+MODEL_REASON = "model"  # the reason of a form only the model flagged
+LOW_CONFIDENCE_REASON = "low_confidence"  # written low_confidence:<column>, one per box read unsure
 # Findings that are not errors in themselves but always need a person to confirm with the payer: a mid-year
 # hire with a 年末調整 and no 前職 in 摘要 looks exactly like a first job on paper, and the model cannot
 # tell the two apart (the ward's commonest correction, see DOMAIN.md).
@@ -31,6 +33,17 @@ def low_confidence_columns(form: Form, threshold: float = LOW_CONFIDENCE) -> lis
     return [name for name, fv in form.fields.items() if not fv.blank and fv.confidence < threshold]
 
 
+def low_confidence_reason(column: str) -> str:
+    """The reason naming a box read unsure: ``low_confidence:<column>``."""
+    return f"{LOW_CONFIDENCE_REASON}:{column}"
+
+
+def low_confidence_column(reason: str) -> str | None:
+    """The column a ``low_confidence:<column>`` reason names; None for any other reason."""
+    prefix = LOW_CONFIDENCE_REASON + ":"
+    return reason[len(prefix):] if reason.startswith(prefix) else None
+
+
 def decide(form: Form, findings: Sequence[Finding], risk: float, threshold: float,
            drivers: Sequence[str] = ()) -> Decision:
     """Flag ``form`` or let it pass, and say why."""
@@ -42,8 +55,8 @@ def decide(form: Form, findings: Sequence[Finding], risk: float, threshold: floa
     model_flag = risk > threshold
     reasons = list(codes)
     if model_flag and not rule_flag:
-        reasons.append("model")
-    reasons += [f"low_confidence:{c}" for c in low_confidence_columns(form)]
+        reasons.append(MODEL_REASON)
+    reasons += [low_confidence_reason(c) for c in low_confidence_columns(form)]
     return Decision(
         risk=float(risk),
         flagged=bool(rule_flag or model_flag),

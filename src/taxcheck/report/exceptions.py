@@ -26,11 +26,12 @@ import jinja2
 import numpy as np
 from PIL import Image as PILImage
 
+from taxcheck.classify.decide import LOW_CONFIDENCE_REASON, MODEL_REASON, low_confidence_column, low_confidence_reason
 from taxcheck.forms import box_name
 from taxcheck.privacy import mask_my_number, safe_value, scrub
 from taxcheck.records import Decision, Finding, Form, form_from_dict
 from taxcheck.report.crops import crop_boxes
-from taxcheck.report.labels import LOW_CONFIDENCE, MODEL, SETTLED, driver_label, low_confidence_column, reason_label
+from taxcheck.report.labels import SETTLED, driver_label, reason_label
 
 REPORT_VERSION = "1"
 SHEET_ROWS = "要確認"
@@ -157,17 +158,17 @@ def build_exception_row(
             conf = f"（確信度 {fv.confidence:.2f}）" if fv is not None else ""
             items.append(
                 ExceptionItem(
-                    code=LOW_CONFIDENCE, label=reason_label(reason), column=column, box=box_name(column),
+                    code=LOW_CONFIDENCE_REASON, label=reason_label(reason), column=column, box=box_name(column),
                     read=safe_value(column, fv.value if fv else None), expected="",
                     message=f"{box_name(column)} の読み取りが不確かです{conf}。原本の画像で確認してください。",
                     severity="warning", crop=crops.get(column),
                 )
             )
-        elif reason == MODEL:
+        elif reason == MODEL_REASON:
             why = "、".join(scrub(driver_label(d)) for d in decision.drivers) or "記載の組合せ"
             items.append(
                 ExceptionItem(
-                    code=MODEL, label=reason_label(MODEL), column="", box="", read="", expected="",
+                    code=MODEL_REASON, label=reason_label(MODEL_REASON), column="", box="", read="", expected="",
                     message=f"誤りの可能性が高いとモデルが判定しました（主な要因: {why}）。",
                     severity="warning",
                 )
@@ -186,8 +187,8 @@ def build_exception_row(
                         "読み取りに合わせて期待値としました。原本の画像で確認してください。",
                 severity="info", crop=crops.get(column)))
     if not items and decision.flagged:
-        items.append(ExceptionItem(code=MODEL, label=reason_label(MODEL), column="", box="", read="", expected="",
-                                   message="要確認と判定されました。", severity="warning"))
+        items.append(ExceptionItem(code=MODEL_REASON, label=reason_label(MODEL_REASON), column="", box="", read="",
+                                   expected="", message="要確認と判定されました。", severity="warning"))
     return ExceptionRow(
         form_key=form.key,
         source=scrub(form.source),
@@ -255,7 +256,7 @@ def summary_by_reason(rows: Sequence[ExceptionRow]) -> list[dict[str, Any]]:
     label: dict[str, str] = {}
     for row in rows:
         for item in row.items:
-            code = f"{LOW_CONFIDENCE}:{item.column}" if item.code == LOW_CONFIDENCE else item.code
+            code = low_confidence_reason(item.column) if item.code == LOW_CONFIDENCE_REASON else item.code
             forms.setdefault(code, set()).add(row.form_key)
             count[code] = count.get(code, 0) + 1
             label.setdefault(code, item.label)

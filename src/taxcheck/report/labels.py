@@ -11,18 +11,17 @@ import importlib
 from collections.abc import Iterable
 from functools import cache
 
+from taxcheck.classify.decide import LOW_CONFIDENCE_REASON, MODEL_REASON, low_confidence_column
 from taxcheck.forms import box_name
 from taxcheck.records import Finding
 
-MODEL = "model"
-LOW_CONFIDENCE = "low_confidence"
 SETTLED = "settled_from_payer"  # a payer box read otherwise on this form, settled by the payer's other forms
 
 # Labels of the codes of taxcheck.rules.checks (CODES) and of the classifier; a rule module's own
 # REASON_LABELS win (see _rule_labels).
 _LABELS = {
-    MODEL: "モデルが要確認と判定（誤りの可能性が高い）",
-    LOW_CONFIDENCE: "読み取りの確信度が低い",
+    MODEL_REASON: "モデルが要確認と判定（誤りの可能性が高い）",
+    LOW_CONFIDENCE_REASON: "読み取りの確信度が低い",
     SETTLED: "同じ支払者の他の報告書の読取りで補正",
     "income_arithmetic": "給与所得控除後の金額の計算誤り",
     "wrong_year_table": "給与所得控除後の金額が別の年分の表で計算されている",
@@ -65,16 +64,10 @@ def _rule_labels() -> dict[str, str]:
     return labels
 
 
-def low_confidence_column(reason: str) -> str | None:
-    """The column a ``low_confidence:<column>`` reason names; None for any other reason."""
-    prefix = LOW_CONFIDENCE + ":"
-    return reason[len(prefix):] if reason.startswith(prefix) else None
-
-
 def reason_label(code: str, findings: Iterable[Finding] = ()) -> str:
     """Japanese label for a reason code, naming the box where the code says which one."""
     if (column := low_confidence_column(code)) is not None:
-        return f"{_LABELS[LOW_CONFIDENCE]}（{box_name(column)}）"
+        return f"{_LABELS[LOW_CONFIDENCE_REASON]}（{box_name(column)}）"
     rule = _rule_labels()
     if code in rule:
         return rule[code]

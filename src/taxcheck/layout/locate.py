@@ -34,6 +34,8 @@ RANSAC_THRESHOLD_MM = 1.5
 MIN_TITLE_SHARE = 0.5
 SCALE_RANGE = (0.3, 3.0)
 MIN_ANCHORS = 3  # printed anchor labels (the title counts; ~23 in all) found where the title says they are
+LOOSE_MATCH_SHARE = 0.3  # under a title read whole, labels are matched on this share of their characters…
+LOOSE_MIN_ANCHORS = 5  # …and this many must sit where the title puts them
 PERSPECTIVE_ANCHORS = 8  # a homography needs this many anchors found…
 PERSPECTIVE_SPREAD = 0.6  # …spread over this share of the form's width and height…
 MAX_BEND_MM = 15.0  # …and may move a corner of the form at most this far from where the similarity puts it;
@@ -274,6 +276,7 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
     title_hits = _dedupe_titles(title_hits, 30 * px_per_mm * 0.4)
     anchor_texts = {lab.text for v in layout.versions.values() for lab in v.anchors}
     hits_by_label = {t: find_label(t, lines) for t in anchor_texts}
+    loose: dict[str, list[LabelHit]] = {}
 
     forms: list[LocatedForm] = []
     for th in title_hits:
@@ -290,17 +293,26 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
         init = _init_from_title(tpairs, px_per_mm)
         if init is None:
             continue
-        m, chosen = _fit(version, init, hits_by_label, SEARCH_RADIUS_MM)
-        m, chosen = _fit(version, m, hits_by_label, REFINE_RADIUS_MM * 2)
+        hits = hits_by_label
+        m, chosen = _fit(version, init, hits, SEARCH_RADIUS_MM)
+        m, chosen = _fit(version, m, hits, REFINE_RADIUS_MM * 2)
+        if len(chosen) < MIN_ANCHORS and th.score == 1.0:
+            # a title read whole over labels read too poorly to match (a blurred 200 dpi JPEG in pale drop-out
+            # ink: 社会保険料等の金額 read 革信人際料等の稀): labels matched loosely, and more of them where the
+            # title puts them
+            loose = loose or {t: find_label(t, lines, LOOSE_MATCH_SHARE) for t in anchor_texts}
+            m_loose, chosen_loose = _fit(version, init, loose, SEARCH_RADIUS_MM)
+            m_loose, chosen_loose = _fit(version, m_loose, loose, REFINE_RADIUS_MM * 2)
+            if len(chosen_loose) >= LOOSE_MIN_ANCHORS:
+                hits, m, chosen = loose, m_loose, chosen_loose
         if year is None:  # no year anywhere: the 令和2年分 layout has 基礎控除の額; guess by the anchors found
-            version = _guess_version(layout, m, hits_by_label) or version
+            version = _guess_version(layout, m, hits) or version
         if len(chosen) < MIN_ANCHORS:  # a title alone (a cover letter naming the form) is no form
             continue
-        m, chosen = _homography(version, m, hits_by_label, chosen)
+        m, chosen = _homography(version, m, hits, chosen)
         form = LocatedForm(version, year, year_read, m, len(chosen), chosen, th)
         if not year_read and read_text is not None and version.year_rect is not None:
-            form = _with_year(form, year_in_box(read_text(form.rect_to_page(version.year_rect))), layout,
-                              hits_by_label)
+            form = _with_year(form, year_in_box(read_text(form.rect_to_page(version.year_rect))), layout, hits)
         forms.append(form)
     return order_forms(forms)
 

@@ -318,7 +318,8 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
 
 
 def _with_year(form: LocatedForm, year: int | None, layout: Layout, hits_by_label) -> LocatedForm:
-    """``form`` with the year read from its year box, refitted when that year has another layout version."""
+    """``form`` with the year read from its year box, refitted when that year has another layout version; as it
+    was when the labels do not sit where that version prints them (the year was misread, not the layout)."""
     if year is None:
         return form
     version = layout.for_year(year)
@@ -327,7 +328,7 @@ def _with_year(form: LocatedForm, year: int | None, layout: Layout, hits_by_labe
     m, chosen = _fit(version, form.matrix[:2] / form.matrix[2, 2] if form.matrix.shape[0] == 3 else form.matrix,
                      hits_by_label, REFINE_RADIUS_MM * 2)
     if len(chosen) < MIN_ANCHORS:
-        return dataclasses.replace(form, tax_year=year, year_read=True)
+        return form
     m, chosen = _homography(version, m, hits_by_label, chosen)
     return LocatedForm(version, year, True, m, len(chosen), chosen, form.title_hit)
 

@@ -433,8 +433,11 @@ def _name_near_kana(names: list[str], kanas: list[str], kana_confidence: float) 
     family = names[0].split(" ")[0] + " "
     if " " not in names[0] or near(names[0]):
         return None
-    return next((spelled for n in names[1:] if (spelled := split_name(n, kanas[0])).startswith(family) and near(n)),
-                None)
+    for other in names[1:]:
+        spelled = split_name(other, kanas[0])
+        if spelled.startswith(family) and near(other):
+            return spelled
+    return None
 
 
 def _kanas_to_spell_by(kana: FieldValue) -> list[str]:

@@ -249,7 +249,8 @@ def name_spelled_by(kana: str, candidates: Iterable[str]) -> str | None:
     a stamp's edge read beside the name); None when none is."""
     for text in candidates:
         words = _NOT_NAME_ENDS.sub("", text).split(" ")
-        for name in [" ".join(words)] + [" ".join(words[i:i + 2]) for i in range(len(words) - 1)] * (len(words) > 2):
+        pairs = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)] if len(words) > 2 else []
+        for name in [" ".join(words), *pairs]:
             name = split_name(_NOT_NAME_ENDS.sub("", name), kana)
             if agrees(kana, name):
                 return name

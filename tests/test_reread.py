@@ -784,3 +784,25 @@ def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, e
     _recheck_text_zeros(grey, out, [req])
     assert out["a"].text == line.format(printed) and (out["a"].confidence < 0.6) == (read != printed)
 
+
+
+def test_a_left_aligned_name_or_kana_is_cut_from_its_labels_cell_edge_not_its_box_edge():
+    # フリガナ and 氏名 are printed from the box's left edge; on a form located a millimetre off, the box's edge cut
+    # their first glyph (ﾜﾀﾅﾍﾞ read ﾘﾀﾅﾍﾞ). The layout lets them begin 1 mm left of the box, in their label's cell.
+    from taxcheck.layout.locate import LocatedForm
+    from taxcheck.layout.template import load_layout
+
+    version = load_layout().for_year(2021)
+    px_mm = 8.0
+    form = LocatedForm(version, 2021, True, np.array([[px_mm, 0, 40.0], [0, px_mm, 30.0], [0, 0, 1.0]]), 10)
+    ctx = fields.FieldContext(form, [], np.full((2000, 2000), 255, np.uint8), "ocr", [])
+    for name in ("recipient_kana", "recipient_name"):
+        fb = version.fields[name]
+        lead_in = float(fb.extra.get("lead_in", 0.0))
+        assert lead_in == 1.0 and fb.rect[0] - lead_in >= fb.extra["anchor_rect"][2]  # still right of the label
+        plain, led = ctx.request(fb.rect, "kana", 8.0), ctx.request(fb.rect, "kana", 8.0, lead_in_mm=lead_in)
+        assert led.box.x0 == pytest.approx(plain.box.x0 - lead_in * px_mm) and led.box.x1 == plain.box.x1
+        assert (tuple(fb.rect), "kana") == led.key  # read under the box's own key
+    lead_ins = {rect: lead for rect, _, _, _, lead in fields._boxes_to_read(ctx, salary_fields(), 2021)}
+    assert lead_ins[tuple(version.fields["recipient_kana"].rect)] == 1.0  # what is OCRed is cut so
+    assert lead_ins[tuple(version.fields["payment_amount"].rect)] == 0.0  # an amount keeps its box

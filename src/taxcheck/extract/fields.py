@@ -132,7 +132,7 @@ class FieldContext:
     def job(self, tax_year: int | None) -> tuple[np.ndarray, list[BoxRequest], tuple[BBox, ...]]:
         """What :func:`prefetch` OCRs for this form: the page, a request per box to read, the boxes nobody reads."""
         wanted = _boxes_to_read(self, salary_fields(), tax_year)
-        requests = [self.request(rect, kind, pt, cells) for rect, kind, pt, cells in dict.fromkeys(wanted)]
+        requests = [self.request(rect, kind, pt, cells, lead_in) for rect, kind, pt, cells, lead_in in dict.fromkeys(wanted)]
         return self.clean, requests, tuple(self.box(r) for r in self.form.version.other_boxes)
 
     def _row_labels(self, rect, box: BBox, grown: BBox, kind: str, em_px: float) -> tuple[BBox, ...]:
@@ -155,9 +155,12 @@ class FieldContext:
                 out.append(b)
         return tuple(out)
 
-    def request(self, rect, kind: str, pt: float, cells: tuple = ()) -> BoxRequest:
-        """What the reader needs to OCR one box: where it is on the page, its font size, what to white out."""
+    def request(self, rect, kind: str, pt: float, cells: tuple = (), lead_in_mm: float = 0.0) -> BoxRequest:
+        """What the reader needs to OCR one box: where it is on the page, its font size, what to white out.
+        ``lead_in_mm``: how far left of the box a left-aligned value may begin (the layout's ``lead_in``)."""
         box = self.box(rect, FIELD_MARGIN_MM / 3)
+        if lead_in_mm:
+            box = BBox(box.x0 - lead_in_mm * self.form.scale, box.y0, box.x1, box.y1)
         em_px = pt * PT_MM * self.form.scale
         grown = BBox(box.x0, box.y0 - em_px, box.x1, box.y1 + em_px)
         # printed 千/円/内 marks sit at the top of amount boxes and may touch the digits: white out only
@@ -294,7 +297,8 @@ def _plausible_birth_era(year_text: str, tax_year: int | None) -> str:
 
 
 
-def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int | None) -> list[tuple[tuple, str, float, tuple]]:
+def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int | None
+                   ) -> list[tuple[tuple, str, float, tuple, float]]:
     wanted = []
     for name, fb in ctx.form.version.fields.items():
         spec = specs.get(name)
@@ -302,10 +306,10 @@ def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int
             continue
         pt = float(fb.extra.get("pt", ctx.form.version.value_pt))
         if fb.align == "date":
-            wanted += [(tuple(r), "digits", DATE_PT, ()) for r in fb.extra.get("parts", {}).values()]
+            wanted += [(tuple(r), "digits", DATE_PT, (), 0.0) for r in fb.extra.get("parts", {}).values()]
         else:
             cells = tuple(tuple(c) for c in fb.extra.get("cells", ())) if fb.align == "cells" else ()
-            wanted.append((tuple(fb.rect), KINDS.get(spec.type, "text"), pt, cells))
+            wanted.append((tuple(fb.rect), KINDS.get(spec.type, "text"), pt, cells, float(fb.extra.get("lead_in", 0.0))))
     return wanted
 
 
@@ -477,7 +481,8 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
         kana = replace(kana, value=value)
     else:
         fb = ctx.form.version.fields["recipient_name"]
-        request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)))
+        request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)),
+                              lead_in_mm=float(fb.extra.get("lead_in", 0.0)))
         others = read_variants(ctx.engine, ctx.clean, request)
         spaced = name_spelled_by(kana.value, (normalize("text", ctx.labels.remove_from(t)).value for t in others))
         respelled = _spelled_as_kana(ctx, request, name.value, _kanas_to_spell_by(kana)) if spaced is None else None

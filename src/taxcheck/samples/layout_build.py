@@ -83,11 +83,11 @@ def build_version(with_basic_box: bool) -> dict[str, Any]:
     b.field("recipient_my_number", (128, 14, 200, 20), anchor="（個人番号）", align="cells", cells=digit_cells)
     b.cell(110, 20, W, 25)
     b.label("（フリガナ）", (110.5, 20.3, 127, 24.7), pt=SMALL_PT)
-    b.field("recipient_kana", (128, 20.3, 170, 24.7), anchor="（フリガナ）", pt=8)
+    b.field("recipient_kana", (128, 20.3, 170, 24.7), anchor="（フリガナ）", pt=8, lead_in=1.0)
     b.cell(170, 20, W, 33)
     b.label("（役職名）", (170.5, 20.3, 186, 24.7), pt=SMALL_PT)
     b.label("氏名", (110.5, 26, 127, 32), pt=LABEL_PT)
-    b.field("recipient_name", (128, 25.5, 170, 32.5), anchor="氏名")
+    b.field("recipient_name", (128, 25.5, 170, 32.5), anchor="氏名", lead_in=1.0)
 
     # ---- amount row (33–46): 種別 · 支払金額 · 給与所得控除後 · 所得控除合計 · 源泉徴収税額 ----------------
     y0, ym, y1 = 33.0, 38.0, 46.0
@@ -424,7 +424,9 @@ HEADER = """\
 #     flags: a flag is marked with ＊), cells (one digit per cell, right-justified), rows (the 4 name rows of
 #     dependants: the value is how many rows hold a name), date (parts year/month/day in Japanese-era years;
 #     birth_date marks its era in era_marks; hire/retire share the date parts and differ by their mark cell;
-#     their years are 令和 years, except 31 on a 令和元年分 form = 平成31 (January–April 2019)).
+#     their years are 令和 years, except 31 on a 令和元年分 form = 平成31 (January–April 2019)); lead_in: mm a
+#     left-aligned value may begin left of its box, in its label's cell (フリガナ and 氏名 are printed from the box's
+#     edge, and a form located 1 mm off cut their first glyph: ﾜﾀﾅﾍﾞ read ﾘﾀﾅﾍﾞ).
 #   Values are printed in the payer's font (IPA Gothic or Mincho) at value_pt unless a field gives pt; amounts as
 #     "4,520,000", "4520000" or split at the 千 mark ("4,520" left of 千, "000" left of 円).
 #   boxes: other printed value boxes that have no results column (内訳, 配偶者, 電話, 種別, seal area).

@@ -717,7 +717,7 @@ def test_where_no_reading_spells_the_kana_its_near_miss_among_the_name_readings_
     box = SimpleNamespace(rect=(0, 0, 1, 1), extra={})
     ctx = SimpleNamespace(engine=object(), clean=None, labels=SimpleNamespace(remove_from=lambda t: t),
                           form=SimpleNamespace(version=SimpleNamespace(fields={"recipient_name": box}, value_pt=9)),
-                          request=lambda *a: None)
+                          request=lambda *a, **k: None)
     monkeypatch.setattr(fields, "read_variants", lambda *a: ["村上 洗", "村上 沈"])
     monkeypatch.setattr(fields, "_spelled_as_kana", lambda *a: None)
     out = {"recipient_name": _fv("recipient_name", "村上 洗", "村上 浩", confidence=0.42),

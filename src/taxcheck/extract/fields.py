@@ -132,7 +132,7 @@ class FieldContext:
     def job(self, tax_year: int | None) -> tuple[np.ndarray, list[BoxRequest], tuple[BBox, ...]]:
         """What :func:`prefetch` OCRs for this form: the page, a request per box to read, the boxes nobody reads."""
         wanted = _boxes_to_read(self, salary_fields(), tax_year)
-        requests = [self.request(rect, kind, pt, cells, lead_in) for rect, kind, pt, cells, lead_in in dict.fromkeys(wanted)]
+        requests = [self.request(*box) for box in dict.fromkeys(wanted)]  # (rect, kind, pt, cells, lead-in)
         return self.clean, requests, tuple(self.box(r) for r in self.form.version.other_boxes)
 
     def _row_labels(self, rect, box: BBox, grown: BBox, kind: str, em_px: float) -> tuple[BBox, ...]:
@@ -309,7 +309,8 @@ def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int
             wanted += [(tuple(r), "digits", DATE_PT, (), 0.0) for r in fb.extra.get("parts", {}).values()]
         else:
             cells = tuple(tuple(c) for c in fb.extra.get("cells", ())) if fb.align == "cells" else ()
-            wanted.append((tuple(fb.rect), KINDS.get(spec.type, "text"), pt, cells, float(fb.extra.get("lead_in", 0.0))))
+            lead_in = float(fb.extra.get("lead_in", 0.0))
+            wanted.append((tuple(fb.rect), KINDS.get(spec.type, "text"), pt, cells, lead_in))
     return wanted
 
 

@@ -72,6 +72,9 @@ def test_a_year_the_page_pass_lost_is_read_from_its_box():
     assert abs(asked[0].x0 - (OFFSET[0] + x0 * PX)) < 2 and abs(asked[0].y1 - (OFFSET[1] + y1 * PX)) < 2
     (form,) = locate_forms(lines, load_layout(), DPI, read_text=lambda box: "人る条")
     assert (form.tax_year, form.year_read) == (None, False)  # nothing read: no year made up
+    # a year of the other layout version (令和元年分: no 基礎控除 box) refits the form to that version
+    (form,) = locate_forms(lines, load_layout(), DPI, read_text=lambda box: "令和元年分")
+    assert (form.tax_year, form.version.name) == (2019, load_layout().for_year(2019).name)
 
 
 def test_the_year_in_its_box():

@@ -11,7 +11,6 @@ here knows pixel positions: only the template in millimetres and what was read o
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 import unicodedata
@@ -81,10 +80,7 @@ class LocatedForm:
         return _map(self.matrix, x, y)
 
     def rect_to_page(self, rect: Rect, margin_mm: float = 0.0) -> BBox:
-        x0, y0, x1, y1 = rect
-        x0, y0, x1, y1 = x0 - margin_mm, y0 - margin_mm, x1 + margin_mm, y1 + margin_mm
-        pts = [self.to_page(x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
-        return BBox(min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts))
+        return _rect_to_page(self.matrix, rect, margin_mm)
 
     @property
     def bbox(self) -> BBox:
@@ -96,6 +92,14 @@ def _map(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
     """Template point (mm) → page (px) under a 2×3 affine or 3×3 homography ``m``."""
     p = m @ np.array([x, y, 1.0])
     return (float(p[0]), float(p[1])) if m.shape[0] == 2 else (float(p[0] / p[2]), float(p[1] / p[2]))
+
+
+def _rect_to_page(m: np.ndarray, rect: Rect, margin_mm: float = 0.0) -> BBox:
+    """Template rectangle (mm, grown by ``margin_mm``) → the page box (px) around its corners under ``m``."""
+    x0, y0, x1, y1 = rect
+    x0, y0, x1, y1 = x0 - margin_mm, y0 - margin_mm, x1 + margin_mm, y1 + margin_mm
+    pts = [_map(m, x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
+    return BBox(min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts))
 
 
 def _em(ch: str) -> float:
@@ -294,43 +298,35 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
         if init is None:
             continue
         hits = hits_by_label
-        m, chosen = _fit(version, init, hits, SEARCH_RADIUS_MM)
-        m, chosen = _fit(version, m, hits, REFINE_RADIUS_MM * 2)
+        m, chosen = _fit_from_title(version, init, hits)
         if len(chosen) < MIN_ANCHORS and th.score == 1.0:
             # a title read whole over labels read too poorly to match (a blurred 200 dpi JPEG in pale drop-out
             # ink: 社会保険料等の金額 read 革信人際料等の稀): labels matched loosely, and more of them where the
             # title puts them
             loose = loose or {t: find_label(t, lines, LOOSE_MATCH_SHARE) for t in anchor_texts}
-            m_loose, chosen_loose = _fit(version, init, loose, SEARCH_RADIUS_MM)
-            m_loose, chosen_loose = _fit(version, m_loose, loose, REFINE_RADIUS_MM * 2)
+            m_loose, chosen_loose = _fit_from_title(version, init, loose)
             if len(chosen_loose) >= LOOSE_MIN_ANCHORS:
                 hits, m, chosen = loose, m_loose, chosen_loose
         if year is None:  # no year anywhere: the 令和2年分 layout has 基礎控除の額; guess by the anchors found
             version = _guess_version(layout, m, hits) or version
         if len(chosen) < MIN_ANCHORS:  # a title alone (a cover letter naming the form) is no form
             continue
-        m, chosen = _homography(version, m, hits, chosen)
-        form = LocatedForm(version, year, year_read, m, len(chosen), chosen, th)
         if not year_read and read_text is not None and version.year_rect is not None:
-            form = _with_year(form, year_in_box(read_text(form.rect_to_page(version.year_rect))), layout, hits)
-        forms.append(form)
+            boxed = year_in_box(read_text(_rect_to_page(m, version.year_rect)))
+            if boxed is not None:  # refitted when that year has another layout version; a year whose version's
+                other = layout.for_year(boxed)  # labels do not fit was misread, not the layout
+                m_year, chosen_year = (m, chosen) if other is version else _fit(other, m, hits, REFINE_RADIUS_MM * 2)
+                if len(chosen_year) >= MIN_ANCHORS:
+                    version, year, year_read, m, chosen = other, boxed, True, m_year, chosen_year
+        m, chosen = _homography(version, m, hits, chosen)
+        forms.append(LocatedForm(version, year, year_read, m, len(chosen), chosen, th))
     return order_forms(forms)
 
 
-def _with_year(form: LocatedForm, year: int | None, layout: Layout, hits_by_label) -> LocatedForm:
-    """``form`` with the year read from its year box, refitted when that year has another layout version; as it
-    was when the labels do not sit where that version prints them (the year was misread, not the layout)."""
-    if year is None:
-        return form
-    version = layout.for_year(year)
-    if version is form.version:
-        return dataclasses.replace(form, tax_year=year, year_read=True)
-    m, chosen = _fit(version, form.matrix[:2] / form.matrix[2, 2] if form.matrix.shape[0] == 3 else form.matrix,
-                     hits_by_label, REFINE_RADIUS_MM * 2)
-    if len(chosen) < MIN_ANCHORS:
-        return form
-    m, chosen = _homography(version, m, hits_by_label, chosen)
-    return LocatedForm(version, year, True, m, len(chosen), chosen, form.title_hit)
+def _fit_from_title(version: LayoutVersion, init: np.ndarray, hits_by_label: dict[str, list[LabelHit]]):
+    """:func:`_fit` from the title's guess, far, then again from that fit, near."""
+    m, chosen = _fit(version, init, hits_by_label, SEARCH_RADIUS_MM)
+    return _fit(version, m, hits_by_label, REFINE_RADIUS_MM * 2)
 
 
 def _init_from_title(tpairs, px_per_mm: float) -> np.ndarray | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from taxcheck.extract.reread import cut_out
 from taxcheck.layout.geometry import rotate_bound, straighten
 from taxcheck.layout.lines import Line, group_lines
 from taxcheck.layout.locate import LocatedForm, locate_forms
@@ -93,13 +94,9 @@ def _box_reader(src: np.ndarray, engine: OcrEngine):
     """Reads one box of the page on its own, as a line, enlarged: the year beside the title, when the page pass
     lost it (a fax's 令和5年分 read 信和年 among the page's other words; alone and enlarged it reads 5年)."""
     def read(box: BBox) -> str:
-        h, w = src.shape[:2]
         pad = box.height * 0.5
-        x0, y0 = max(0, int(box.x0 - pad)), max(0, int(box.y0 - pad))
-        x1, y1 = min(w, int(box.x1 + pad)), min(h, int(box.y1 + pad))
-        if x1 <= x0 or y1 <= y0:
-            return ""
-        crop = cv2.resize(src[y0:y1, x0:x1], None, fx=BOX_UPSCALE, fy=BOX_UPSCALE, interpolation=cv2.INTER_CUBIC)
+        crop = cut_out(src, BBox(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad))
+        crop = cv2.resize(crop, None, fx=BOX_UPSCALE, fy=BOX_UPSCALE, interpolation=cv2.INTER_CUBIC)
         return "".join(w.text for w in engine.read_words(crop, mode="line"))
     return read
 

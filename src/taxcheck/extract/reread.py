@@ -129,7 +129,8 @@ class BoxRead:
     words: list[Word]
 
 
-def _cut(grey: np.ndarray, box: BBox) -> np.ndarray:
+def cut_out(grey: np.ndarray, box: BBox) -> np.ndarray:
+    """A copy of the page inside ``box`` (clipped to the page; a white 8×8 when less than 3 px is left)."""
     h, w = grey.shape[:2]
     x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
     x1, y1 = min(w, int(box.x1 + 0.5)), min(h, int(box.y1 + 0.5))
@@ -140,7 +141,7 @@ def _cut(grey: np.ndarray, box: BBox) -> np.ndarray:
 
 def crop(grey: np.ndarray, box: BBox, blank: tuple[BBox, ...] = (), em_px: float = 0.0) -> np.ndarray:
     """The box cut out of ``grey``: marks in ``blank`` painted white, rules and specks removed, paper white."""
-    c = _cut(grey, box)
+    c = cut_out(grey, box)
     for b in blank:
         bx0, by0 = int(max(b.x0 - box.x0, 0)), int(max(b.y0 - box.y0, 0))
         bx1, by1 = int(min(b.x1 - box.x0 + 1, c.shape[1])), int(min(b.y1 - box.y0 + 1, c.shape[0]))
@@ -291,7 +292,7 @@ def _cell_images(grey: np.ndarray, cells: tuple[BBox, ...], em_px: float) -> lis
     cell_h = float(np.median([c.height for c in cells]))
     grow = 0.25 * cell_h
     row = BBox(min(c.x0 for c in cells), min(c.y0 for c in cells) - grow, max(c.x1 for c in cells), max(c.y1 for c in cells) + grow)
-    c_row = _cut(grey, row)
+    c_row = cut_out(grey, row)
     c_row[c_row > WHITE_LEVEL] = 255
     bw = binarize(c_row)
     k = max(3, int(cell_h * 0.85))  # frame lines span the cell; a printed "1" is ~60% of it
@@ -547,7 +548,7 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
     ``before`` and ``after`` the word are paired too: Tesseract's box of a word may begin a glyph late (107
     boxed from its 0) or end a glyph late (19 boxed from its 0 to 号), and the neighbours anchor the pairing."""
     pad, side = ZERO_PAD_EM * em, ZERO_SIDE_EM * em
-    c = _cut(grey, BBox(w.bbox.x0 - side, w.bbox.y0 - pad, w.bbox.x1 + side, w.bbox.y1 + pad))
+    c = cut_out(grey, BBox(w.bbox.x0 - side, w.bbox.y0 - pad, w.bbox.x1 + side, w.bbox.y1 + pad))
     left = w.bbox.x0 - max(0, int(w.bbox.x0 - side))  # the box's columns in the crop
     box = (left, left + w.bbox.width)
     top, bottom = int(round(pad)), c.shape[0] - int(round(pad))  # the word's rows: a stamp or a rule below stays out

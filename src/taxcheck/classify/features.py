@@ -324,8 +324,9 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     df["z_pay_annualised_payer"] = z_ann
     df["z_pay_annualised_batch"] = _z(ann_log)
     df["payer_forms"] = count
+    read = [own_readings(f) for f in forms]  # each form's own payer readings, before settling
     for column in PAYER_TEXT:
-        df[f"{column}_as_payer_others"] = _share_read(forms, by_payer, column)
+        df[f"{column}_as_payer_others"] = _share_read(forms, read, by_payer, column)
         df[f"{column}_settled"] = [float(getattr(f.fields.get(column), "as_read", None) is not None) for f in forms]
     # the other way round: a 法人番号 whose 0 is read 9 still passes its check digit (a mod-9 sum), and so makes a
     # payer of its own; the forms of the same payer name and address show it (a name alone is not a payer: two
@@ -335,20 +336,21 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
         name, address = (re.sub(r"\s", "", form.value(c) or "") for c in PAYER_TEXT)
         if name and address:
             by_name[(name, address)].append(i)
-    df["payer_number_as_name_others"] = _share_read(forms, by_name, "payer_number")
+    df["payer_number_as_name_others"] = _share_read(forms, read, by_name, "payer_number")
     return df
 
 
-def _share_read(forms: list[Form], groups: dict[str, list[int]], column: str) -> np.ndarray:
-    """For each form, the share of its payer's forms (itself included) whose own reading of ``column`` is the
-    value the form carries (NaN alone). A settled value (normalize/payers.py) is the same on all of a payer's
-    forms, so what tells a misread print from a sure one is how many forms read it so themselves: 1.0 when all
-    did, 0.5 when two forms disagreed, 0.0 when the vote put together a text no form read whole."""
+def _share_read(forms: list[Form], read: list[Form], groups: dict[str, list[int]], column: str) -> np.ndarray:
+    """For each form, the share of its payer's forms (itself included) whose own reading of ``column`` (``read``:
+    each form's :func:`~taxcheck.normalize.payers.own_readings`) is the value the form carries (NaN alone). A
+    settled value (normalize/payers.py) is the same on all of a payer's forms, so what tells a misread print from a
+    sure one is how many forms read it so themselves: 1.0 when all did, 0.5 when two forms disagreed, 0.0 when the
+    vote put together a text no form read whole."""
     out = np.full(len(forms), np.nan)
     for idx in groups.values():
         if len(idx) < 2:
             continue
-        own = Counter(own_readings(forms[i]).value(column) or "" for i in idx)
+        own = Counter(read[i].value(column) or "" for i in idx)
         for i in idx:
             out[i] = own[forms[i].value(column) or ""] / len(idx)
     return out

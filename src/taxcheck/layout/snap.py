@@ -31,17 +31,16 @@ def line_masks(image: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndar
 
 
 def _best_shift(profile: np.ndarray, edges: list[float], origin: float, max_shift: int) -> int:
+    """The shift (-max_shift..max_shift) that lays most line pixels under the edges; the smallest of equals."""
     if not edges or profile.size == 0:
         return 0
+    shifts = np.arange(-max_shift, max_shift + 1)
+    at = np.round(np.asarray(edges) - origin).astype(int)[:, None] + shifts  # edge × shift → profile index
+    inside = (at >= 0) & (at < profile.size)
+    scores = np.where(inside, profile[np.clip(at, 0, profile.size - 1)], 0.0).sum(axis=0)
     best, best_score = 0, 0.0
-    idx = np.array([int(round(e - origin)) for e in edges])
-    for d in range(-max_shift, max_shift + 1):
-        j = idx + d
-        ok = (j >= 0) & (j < profile.size)
-        if not ok.any():
-            continue
-        score = float(profile[j[ok]].sum())
-        if score > best_score * 1.0001 or (score == best_score and abs(d) < abs(best)):
+    for d, score, seen in zip(shifts.tolist(), scores.tolist(), inside.any(axis=0).tolist()):
+        if seen and (score > best_score * 1.0001 or (score == best_score and abs(d) < abs(best))):
             best, best_score = d, score
     # demand real evidence: the best shift must see line pixels along a good part of the edges
     return best if best_score > 0 else 0

@@ -99,6 +99,19 @@ def test_page_on_its_side_is_turned_upright(tmp_path):
     _check(result, _expected(doc), turned.name)
 
 
+def test_a_landscape_page_is_turned_before_its_first_pass():
+    """A portrait form on a landscape page: OSD is asked first, so one full-page pass finds the form."""
+    from taxcheck.extract.prepare import prepare_page
+    from taxcheck.ingest.loader import load_document
+    from taxcheck.layout.template import load_layout
+    from taxcheck.ocr import get_engine
+
+    page = load_document(GOLDEN / "fax200.tif", GOLDEN).pages[0]
+    page.image = np.ascontiguousarray(np.rot90(page.image, k=-1))
+    prepared = prepare_page(page, get_engine(), load_layout())
+    assert prepared.forms and prepared.page.rotation in (90, 270) and prepared.ocr_passes == 1
+
+
 def test_skewed_scan_is_straightened(tmp_path):
     """2.5° of skew: the same values are read."""
     import cv2

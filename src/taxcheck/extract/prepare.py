@@ -3,7 +3,7 @@
 Text-layer pages keep their exact words. Scanned pages have their paper evened out (shadows, tints,
 dithering), are deskewed and OCRed once (full page, ruled lines removed); if no form title is found,
 the page may be on its side or upside down: Tesseract OSD proposes a turn, then the other turns are
-tried, each verified by finding a title; a low-resolution page that still shows no form is read once
+tried, each verified by finding a title (a landscape page, most often a form on its side, asks OSD first); a low-resolution page that still shows no form is read once
 more, enlarged.
 """
 
@@ -111,17 +111,18 @@ def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int |
             return PreparedPage(page, clean_for_ocr(page.image), lines, forms)
         log.info("page %d: text layer holds no form title; OCR instead", page.page_no)
     image = even_page(page.image)
-    tried: list[int] = []
-    best = _attempt(page, image, 0, engine, layout, year_hint, settings)
-    tried.append(0)
+    # a landscape page most often holds a portrait form on its side: OSD is asked before the first pass
+    landscape = image.shape[1] > image.shape[0]
+    osd = engine.orientation(image) if settings.try_rotations and landscape else None
+    first = osd or 0
+    best = _attempt(page, image, first, engine, layout, year_hint, settings)
+    tried = [first]
     if best.forms or not settings.try_rotations:
         return best
     passes = 1
-    candidates: list[int] = []
-    osd = engine.orientation(image)
-    if osd is not None:
-        candidates.append(osd)
-    candidates += [180, 90, 270]
+    if not landscape:
+        osd = engine.orientation(image)
+    candidates = ([osd] if osd is not None else []) + [0, 180, 90, 270]
     for rot in candidates:
         if rot in tried or passes >= settings.max_ocr_passes:
             continue

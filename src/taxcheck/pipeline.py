@@ -2,9 +2,10 @@
 
 Work is keyed by content: each file's sha256 is its identity in the store, so a rerun (after a crash,
 a kill, or the next night) processes only files that are new or failed, and the outputs are written
-from the store, holding every form exactly once. One file is the unit of work: it is read, checked
-and scored in a worker process (``process_file``; crops of flagged boxes are cut while the page image
-is still in memory) and written to the store in one transaction (``save_outcome``).
+from the store, holding every form exactly once. One file is the unit of work: it is read, the unsure
+amounts its own sums show misread are mended (rules/mend.py), it is checked and scored in a worker process
+(``process_file``; crops of flagged boxes are cut while the page image is still in memory) and written to the
+store in one transaction (``save_outcome``).
 Cross-form checks (the same person twice) and the final scoring (batch and within-payer statistics)
 need the whole batch and run after all files (``apply_batch_checks``). Nothing here logs a field value.
 """
@@ -284,7 +285,10 @@ def process_file(f: InputFile, settings: Settings) -> FileOutcome:
                                code=q.code if q else "no_form",
                                reason=q.reason if q else "給与支払報告書が見つかりませんでした。",
                                seconds=time.perf_counter() - t0, timings=timings)
-        forms = list(doc.forms)
+        from taxcheck.classify.decide import LOW_CONFIDENCE
+        from taxcheck.rules.mend import mend_amounts
+
+        forms = [mend_amounts(form, LOW_CONFIDENCE) for form in doc.forms]
         for form in forms:  # the contract's source: path relative to --input, with / separators
             form.source = f.source
         scorer = scorer_for(settings.model_dir)

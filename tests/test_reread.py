@@ -734,6 +734,31 @@ def test_where_no_reading_spells_the_kana_its_near_miss_among_the_name_readings_
     assert (out["recipient_name"].value, out["recipient_kana"].value) == ("井上 健太", "イノウエ ケンタ")
 
 
+def test_a_garbled_kana_takes_the_likeliest_reading_of_a_name_read_sure_or_read_alike_twice(monkeypatch):
+    # no pair agrees and no re-read of the name spells the kana (the re-reads stand in for the OCR here)
+    box = SimpleNamespace(rect=(0, 0, 1, 1), extra={})
+    ctx = SimpleNamespace(engine=object(), clean=None, labels=SimpleNamespace(remove_from=lambda t: t),
+                          form=SimpleNamespace(version=SimpleNamespace(fields={"recipient_name": box}, value_pt=9)),
+                          request=lambda *a, **k: None)
+    monkeypatch.setattr(fields, "read_variants", lambda *a: [])
+    monkeypatch.setattr(fields, "_spelled_as_kana", lambda *a: None)
+
+    def settled(name, name_page, name_conf, kana, kana_page, kana_conf):
+        out = {"recipient_name": _fv("recipient_name", name, name_page, confidence=name_conf),
+               "recipient_kana": _fv("recipient_kana", kana, kana_page, confidence=kana_conf)}
+        fields._name_against_kana(ctx, out)
+        return out["recipient_kana"].value, out["recipient_kana"].confidence
+
+    # a name read unsure, but alike by its box and the page pass, speaks for the kana; the kana stays unsure
+    assert settled("小林 愛", "小林愛", 0.35, "コゴハヤシ ティ", "JCヤッ 7イ", 0.45) == ("コバヤシ アイ", 0.45)
+    assert settled("岡田 智子", "岡田 智子", 0.32, "ト モ", "紗% トtJ", 0.34)[0] == "オカダ トモコ"
+    # read unsure and otherwise by the page pass, it does not
+    assert settled("小林 愛", "小林 受", 0.35, "コゴハヤシ ティ", "JCヤッ 7イ", 0.45)[0] != "コバヤシ アイ"
+    # the likeliest reading is weighed against the kana as read, not after a part was bent to its nearest reading
+    # (イナテ is two off 井上's rare イガミ: bent first, the garble chose イガミ リエ)
+    assert settled("井上 理恵", "井上 理恵", 0.94, "イナテ コ", "エエ", 0.12)[0] == "イノウエ リエ"
+
+
 def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
     # the name pair is settled before any OCR: the page pass's readings are tried first (no engine call is made)
     ctx = SimpleNamespace(engine=object())

@@ -453,6 +453,11 @@ def _kanas_to_spell_by(kana: FieldValue) -> list[str]:
     return list(dict.fromkeys([kana.value] * (agree or kana.confidence >= UNSURE_KANA) + [page] * agree))
 
 
+def _sure_name(name: FieldValue) -> bool:
+    """Whether the 氏名 read speaks for a garbled フリガナ: read sure, or read alike by its box and the page pass."""
+    return name.confidence >= SURE_NAME or (name.page_read or "").replace(" ", "") == name.value.replace(" ", "")
+
+
 def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     """氏名 and フリガナ read against each other (normalize/readings.py). The name's lost space comes from the
     kana; the box's and the page pass's readings of the two boxes are paired, and of the pairs that agree the one
@@ -473,6 +478,7 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     names = [name.value] + ([name.page_read] if name.page_read else [])
     kanas = [kana.value] + ([kana.page_read.replace(" ", "")] if kana.page_read else [])
     forced = None
+    name_sure = _sure_name(name)  # before a re-read may replace it
     # of the pairs that agree, the longest name: a family name's first character lost at the box's edge takes
     # its kana with it (三浦 ミウラ read 浦 ウラ, sure), and the page pass, cut otherwise, keeps it
     agreeing = [(k, s) for k in kanas for n in names if (s := name_spelled_by(k, [n])) is not None]
@@ -498,8 +504,8 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     conf = max(AGREEMENT_CONFIDENCE, name.confidence, kana.confidence) if agrees(value, spaced) and kana_sure else None
     if conf is None:  # a kana one off the name's reading (two if read unsure) takes it, as unsure as it was read
         value = nearest_kana(value, spaced, kana.confidence)
-    if not agrees(value, spaced) and kana.confidence < UNSURE_KANA and name.confidence >= SURE_NAME:
-        value = likeliest_kana(value, spaced) or value  # garbled: the sure name's likeliest reading, still unsure
+    if not agrees(value, spaced) and kana.confidence < UNSURE_KANA and name_sure:
+        value = likeliest_kana(kana.value, spaced) or value  # garbled: the sure name's likeliest reading, still unsure
     name_conf = name.confidence if forced else conf or name.confidence
     kana_conf = conf or kana.confidence
     if marks_lost(value, spaced):  # オカタ for 岡田: agreeing, but a dakuten may be lost

@@ -466,10 +466,10 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
     name, and a kana one off its name's reading (two off, if the kana was read unsure) takes it (keeping its own
     confidence: the kana was misread, or the name); a kana read unsure that is still no reading of a name read
     sure, or read alike by its box and the page pass (_sure_name), takes the name's likeliest reading to the kana
-    as read (likeliest_kana), as unsure. A name still no reading of a kana read
-    sure (or read twice alike, _kanas_to_spell_by) is spelled as the kana where the model's next choices, or a
-    reading with only the kana's characters allowed, spell it so (_spelled_as_kana); taken, it keeps the
-    confidence it was read with. A pair that agrees otherwise is trusted.
+    as read (likeliest_kana), as unsure. A name still no reading of a kana read sure (or read twice alike,
+    _kanas_to_spell_by) is spelled as the kana where the model's next choices, or a reading with only the kana's
+    characters allowed, spell it so (_spelled_as_kana); taken, it keeps the confidence it was read with. A pair
+    that agrees otherwise is trusted.
     Scans only: a text layer is what the payer typed, and a rare reading (フクタ for 福田) must stand."""
     kana, name = out.get("recipient_kana"), out.get("recipient_name")
     if ctx.engine is None or kana is None or name is None or kana.blank or name.blank:

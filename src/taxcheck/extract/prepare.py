@@ -3,8 +3,8 @@
 Text-layer pages keep their exact words. Scanned pages have their paper evened out (shadows, tints,
 dithering), are deskewed and OCRed once (full page, ruled lines removed); if no form title is found,
 the page may be on its side or upside down: Tesseract OSD proposes a turn, then the other turns are
-tried, each verified by finding a title (a landscape page, most often a form on its side, asks OSD first); a low-resolution page that still shows no form is read once
-more, enlarged.
+tried, each verified by finding a title (a landscape page, most often a form on its side, asks OSD
+first); a low-resolution page that still shows no form is read once more, enlarged.
 """
 
 from __future__ import annotations

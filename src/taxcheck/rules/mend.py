@@ -4,8 +4,8 @@ A legal form always adds up twice over: 給与所得控除後の金額 follows f
 所得控除の額の合計額 is the sum of its parts. When a form breaks one of these and a box of the sum was read
 unsure, the value one OCR slip away from what was read (a digit misread, lost or doubled: 5,439,865 read
 439,865, 728,972 read 7,289,972) that makes the form add up is taken, if it is the only such value of the
-sum's unsure boxes, it breaks no other check and no check questions it. A box read sure is never changed, nor a form with two ways
-to add up.
+sum's unsure boxes, breaks no other check and is questioned by none. A box read sure is never changed, nor a
+form with two ways to add up.
 
 An employer's real slip stays visible: it would have to fall on a box the reader was unsure of, one digit off,
 and leave exactly one way to add up. The mended box keeps the confidence it was read with, so it is still
@@ -17,14 +17,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from taxcheck.records import Form
+from taxcheck.records import Finding, Form
 from taxcheck.rules import checks
 
 DIGITS = "0123456789"
 
-# (the always-error codes a broken sum fires, the boxes of that sum), in the order they are mended: 給与所得
-# first, since the deductions' expected total depends on the income
-SUMS: tuple[tuple[frozenset[str], tuple[str, ...], Callable[[Form], list]], ...] = (
+# (the always-error codes a broken sum fires, the boxes of that sum, the check that tells), in the order they are
+# mended: 給与所得 first, since the deductions' expected total depends on the income
+SUMS: tuple[tuple[frozenset[str], tuple[str, ...], Callable[[Form], list[Finding]]], ...] = (
     (frozenset({"income_arithmetic", "wrong_year_table"}), ("payment_amount", "employment_income"),
      checks.check_employment_income),
     (frozenset({"deduction_sum"}), ("total_deductions", "social_insurance", "life_insurance_deduction",
@@ -45,7 +45,7 @@ def one_slip(digits: str) -> set[str]:
     return {v for v in out if v and (v == "0" or not v.startswith("0"))}
 
 
-def _breaks(form: Form, codes: frozenset[str], check: Callable[[Form], list]) -> bool:
+def _breaks(form: Form, codes: frozenset[str], check: Callable[[Form], list[Finding]]) -> bool:
     return any(f.code in codes for f in check(form))
 
 

@@ -40,11 +40,6 @@ WHITELIST = {
 }
 
 
-# Tesseract reads each line it is unsure of once more, inverted, in case it is printed white on black; a form has
-# no such print. Skipped, a run of 200 files (320 forms) took 1,030 s against 1,079 s (side by side, one worker
-# each) and 3 of its 12,800 values changed (a kana lost, a date mended, a date changed); confidences a little.
-NO_INVERT = "-c tessedit_do_invert=0"
-
 SCRIPT_MODEL = "Japanese"  # Debian package tesseract-ocr-script-jpan: reads whole lines of names better than jpn
 
 
@@ -98,7 +93,7 @@ class TesseractEngine(OcrEngine):
             raise OcrUnavailable(f"tesseract lacks language data: {missing}")
 
     def _config(self, mode: str, only: str = "") -> str:
-        cfg = f"--psm {PSM[mode]} -c preserve_interword_spaces=1 {NO_INVERT}"
+        cfg = f"--psm {PSM[mode]} -c preserve_interword_spaces=1"
         if only or mode in WHITELIST:
             cfg += f' -c "tessedit_char_whitelist={only + " " if only else WHITELIST[mode]}"'
         return cfg
@@ -120,7 +115,7 @@ class TesseractEngine(OcrEngine):
     def read_choices(self, image: np.ndarray) -> list[list[str]]:
         """jpn, one line, with the LSTM's alternatives per character (``lstm_choice_mode=2`` in hOCR)."""
         hocr = pytesseract.image_to_pdf_or_hocr(_pnm(image), lang=self.lang, extension="hocr", timeout=self.timeout,
-                                                config=f"--psm {PSM['line']} -c lstm_choice_mode=2 {NO_INVERT}")
+                                                config=f"--psm {PSM['line']} -c lstm_choice_mode=2")
         return [[c.text or "" for c in el] for el in ElementTree.fromstring(hocr).iter()
                 if el.get("id", "").startswith("lstm_choices")]
 

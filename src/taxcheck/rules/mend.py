@@ -66,7 +66,7 @@ def mend_amounts(form: Form, unsure_below: float) -> Form:
             continue
         fits = [(column, value) for column in columns
                 if (fv := form.fields.get(column)) is not None and fv.confidence < unsure_below
-                and form.amount(column) is not None and fv.value.isdigit()
+                and (fv.value or "").isdigit()
                 for value in one_slip(fv.value) if not _breaks(_with(form, column, value), codes, check)]
         if len(fits) != 1:
             continue

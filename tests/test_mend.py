@@ -9,7 +9,8 @@ import pytest
 from formfactory import consistent_fields, make_form
 
 from taxcheck.rules.checks import check_form
-from taxcheck.rules.mend import mend_amounts, one_slip
+from taxcheck.records import FieldValue
+from taxcheck.rules.mend import mend_amounts, one_slip, read_before_mend
 
 UNSURE = 0.6
 
@@ -53,8 +54,16 @@ def test_an_unsure_box_one_slip_off_is_mended_by_the_sum_it_breaks(column, read)
     mended = mend_amounts(form, UNSURE)
     assert mended.fields[column].value == right
     assert mended.fields[column].confidence == pytest.approx(0.3)  # still marked unsure for the clerk
-    assert mended.fields[column].raw == wrong  # the OCR's own text is kept
+    assert mended.fields[column].raw == wrong  # the OCR's own text is kept…
+    assert read_before_mend(column, mended.fields[column]) == wrong  # …and told for the exception report
+    assert read_before_mend(column, form.fields[column]) is None
     assert check_form(mended) == []
+
+
+def test_only_a_mended_amount_tells_a_reading_before_the_mend():
+    assert read_before_mend("social_insurance", FieldValue("social_insurance", "1,470, 000", "1470000", 0.3)) is None
+    # a date's raw text never holds its value's digits: no amount of a sum, nothing to tell
+    assert read_before_mend("birth_date", FieldValue("birth_date", "昭和50年3月1日", "1975-03-01", 0.3)) is None
 
 
 def test_a_box_read_sure_is_never_mended():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import stat
 import zipfile
 from html.parser import HTMLParser
@@ -217,6 +218,18 @@ def test_rows_from_store_roundtrip(tmp_path):
     assert [r.form_key for r in rows] == [a.key]
     assert rows[0].my_number == "********0257" and rows[0].items[0].crop == crops["employment_income"]
     assert rows[0].items[0].label == "給与所得控除後の金額の計算誤り"
+
+
+def test_an_amount_the_forms_sums_mended_shows_what_was_read_and_what_was_taken():
+    # rules/mend.py took 5,439,865 for a 支払金額 read 439,865 unsure: the clerk sees both, and the mark stays
+    form = make_form(1, "山田 太郎", MY_NUMBER_A)
+    form.fields["payment_amount"] = dataclasses.replace(form.fields["payment_amount"], raw="439,865",
+                                                        value="5439865", confidence=0.3)
+    form.fields["social_insurance"] = FieldValue("social_insurance", "612 000", "612000", 0.4)  # read so, unsure
+    decision = Decision(0.5, True, ["low_confidence:payment_amount", "low_confidence:social_insurance"])
+    mended, plain = exception_row(form, [], decision).items
+    assert (mended.read, mended.expected) == ("439865", "5439865") and "計算の合う値を期待値" in mended.message
+    assert (plain.read, plain.expected) == ("612000", "") and "期待値" not in plain.message
 
 
 # ------------------------------------------------------------------------------------ pilot

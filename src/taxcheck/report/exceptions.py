@@ -32,6 +32,7 @@ from taxcheck.privacy import mask_my_number, safe_value, scrub
 from taxcheck.records import Decision, Finding, Form, form_from_dict
 from taxcheck.report.crops import crop_boxes
 from taxcheck.report.labels import SETTLED, driver_label, reason_label
+from taxcheck.rules.mend import read_before_mend
 
 REPORT_VERSION = "1"
 SHEET_ROWS = "要確認"
@@ -156,11 +157,15 @@ def build_exception_row(
         if (column := low_confidence_column(reason)) is not None:
             fv = form.fields.get(column)
             conf = f"（確信度 {fv.confidence:.2f}）" if fv is not None else ""
+            read, expected, mended = fv.value if fv else None, "", ""
+            if fv is not None and (before := read_before_mend(column, fv)) is not None:  # rules/mend.py
+                read, expected = before, fv.value
+                mended = "読取値では報告書内の計算が合わないため、一桁だけ違う計算の合う値を期待値としました。"
             items.append(
                 ExceptionItem(
                     code=LOW_CONFIDENCE_REASON, label=reason_label(reason), column=column, box=box_name(column),
-                    read=safe_value(column, fv.value if fv else None), expected="",
-                    message=f"{box_name(column)} の読み取りが不確かです{conf}。原本の画像で確認してください。",
+                    read=safe_value(column, read), expected=safe_value(column, expected) if expected else "",
+                    message=f"{box_name(column)} の読み取りが不確かです{conf}。{mended}原本の画像で確認してください。",
                     severity="warning", crop=crops.get(column),
                 )
             )

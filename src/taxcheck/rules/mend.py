@@ -32,6 +32,7 @@ SUMS: tuple[tuple[frozenset[str], tuple[str, ...], Callable[[Form], list[Finding
                                      "earthquake_insurance_deduction", "spouse_deduction", "basic_deduction"),
      checks.check_deductions),
 )
+MENDABLE: frozenset[str] = frozenset(column for _, columns, _ in SUMS for column in columns)
 
 
 def one_slip(digits: str) -> set[str]:
@@ -77,9 +78,6 @@ def mend_amounts(form: Form, unsure_below: float) -> Form:
         if after <= {k for k in _findings(form) if k[0] not in codes} and all(k[1] != column for k in after):
             form = mended
     return form
-
-
-MENDABLE: frozenset[str] = frozenset(column for _, columns, _ in SUMS for column in columns)
 
 
 def read_before_mend(column: str, fv: FieldValue) -> str | None:

@@ -304,14 +304,19 @@ def _boxes_to_read(ctx: FieldContext, specs: dict[str, FieldSpec], tax_year: int
         spec = specs.get(name)
         if spec is None or not spec.applies_to(tax_year) or spec.type == "flag" or fb.align == "rows":
             continue
-        pt = float(fb.extra.get("pt", ctx.form.version.value_pt))
         if fb.align == "date":
             wanted += [(tuple(r), "digits", DATE_PT, (), 0.0) for r in fb.extra.get("parts", {}).values()]
         else:
             cells = tuple(tuple(c) for c in fb.extra.get("cells", ())) if fb.align == "cells" else ()
-            lead_in = float(fb.extra.get("lead_in", 0.0))
-            wanted.append((tuple(fb.rect), KINDS.get(spec.type, "text"), pt, cells, lead_in))
+            wanted.append(_box_to_read(ctx, fb, KINDS.get(spec.type, "text"), cells))
     return wanted
+
+
+def _box_to_read(ctx: FieldContext, fb: FieldBox, kind: str, cells: tuple = ()
+                 ) -> tuple[tuple, str, float, tuple, float]:
+    """A field's box as :meth:`FieldContext.request` takes it: (rect, kind, pt, cells, lead-in), from the layout."""
+    return (tuple(fb.rect), kind, float(fb.extra.get("pt", ctx.form.version.value_pt)), cells,
+            float(fb.extra.get("lead_in", 0.0)))
 
 
 def prefetch(forms: list[tuple[FieldContext, int | None]]) -> None:
@@ -489,8 +494,7 @@ def _name_against_kana(ctx: FieldContext, out: dict[str, FieldValue]) -> None:
         kana = replace(kana, value=value)
     else:
         fb = ctx.form.version.fields["recipient_name"]
-        request = ctx.request(fb.rect, "text", float(fb.extra.get("pt", ctx.form.version.value_pt)),
-                              lead_in_mm=float(fb.extra.get("lead_in", 0.0)))
+        request = ctx.request(*_box_to_read(ctx, fb, "text"))
         others = read_variants(ctx.engine, ctx.clean, request)
         spaced = name_spelled_by(kana.value, (normalize("text", ctx.labels.remove_from(t)).value for t in others))
         respelled = _spelled_as_kana(ctx, request, name.value, _kanas_to_spell_by(kana)) if spaced is None else None

@@ -164,7 +164,7 @@ def build_exception_row(
             items.append(
                 ExceptionItem(
                     code=LOW_CONFIDENCE_REASON, label=reason_label(reason), column=column, box=box_name(column),
-                    read=safe_value(column, read), expected=safe_value(column, expected) if expected else "",
+                    read=safe_value(column, read), expected=safe_value(column, expected),
                     message=f"{box_name(column)} の読み取りが不確かです{conf}。{mended}原本の画像で確認してください。",
                     severity="warning", crop=crops.get(column),
                 )

@@ -3,7 +3,7 @@
 # Sourced by run.sh and test.sh; safe to run again: it skips what is already there.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-script-jpan tesseract-ocr-osd fonts-ipafont-gothic fonts-ipafont-mincho fonts-dejavu-core poppler-utils postgresql)
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-osd fonts-ipafont-gothic fonts-ipafont-mincho fonts-dejavu-core poppler-utils postgresql)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -2,8 +2,14 @@
 
 Modes map to page segmentation modes: "page" = psm 11 (sparse text: a form is islands of text,
 not paragraphs), "line" = psm 7, "block" = psm 6, "digits" = psm 6 with a digit whitelist (re-reads of amount and
-number boxes), "kana" = psm 11 with a katakana whitelist (フリガナ), "text_line" = psm 6 with the
-Japanese script model when installed (whole lines of names and addresses). OMP_THREAD_LIMIT=1 is the caller's business (one process per core is faster).
+number boxes), "kana" = psm 11 with a katakana whitelist (フリガナ), "text_line" = psm 6 (whole lines of names
+and addresses). OMP_THREAD_LIMIT=1 is the caller's business (one process per core is faster).
+
+Every mode reads with ``jpn`` but "digits" (``eng``). The Japanese script model (``tesseract-ocr-script-jpan``)
+was measured for the whole text lines on 160 forms of the benchmark (the 56 files holding its misread names,
+addresses and remarks, and 50 other scanned files; session 18): it reads other texts wrong, not fewer in all
+(氏名 13 → 8 wrong, but 支払者 住所 17 → 22: hyphens of block numbers lost, 2-20-12 read 220-12), at the same
+speed; not used.
 
 Images go to Tesseract as uncompressed PNM: pytesseract's default PNG took ~0.14 s to encode per A4 page at
 300 dpi (~4 % of a run), for the same words. PNM, like a PNG without a pHYs chunk, states no resolution, so
@@ -40,9 +46,6 @@ WHITELIST = {
 }
 
 
-SCRIPT_MODEL = "Japanese"  # Debian package tesseract-ocr-script-jpan: reads whole lines of names better than jpn
-
-
 def _pnm(image: np.ndarray) -> Image.Image:
     """The image as pytesseract hands it over: PNM (pytesseract saves in the image's ``format``)."""
     img = Image.fromarray(image)
@@ -70,17 +73,6 @@ class TesseractEngine(OcrEngine):
     def __init__(self, lang: str = "jpn", timeout: float = 120.0) -> None:
         self.lang = lang
         self.timeout = timeout
-        self._script: bool | None = None
-
-    @property
-    def script_model(self) -> bool:
-        """Whether the Japanese script model is installed (else whole text lines are read with ``lang``)."""
-        if self._script is None:
-            try:
-                self._script = SCRIPT_MODEL in pytesseract.get_languages(config="")
-            except (pytesseract.TesseractNotFoundError, OSError):
-                self._script = False
-        return self._script
 
     def check(self) -> None:
         """Raise OcrUnavailable unless tesseract and the language are installed."""
@@ -101,8 +93,6 @@ class TesseractEngine(OcrEngine):
     def _lang(self, mode: str) -> str:
         if mode == "digits":
             return "eng"  # eng reads IPA digits (slashed 0) better than jpn
-        if mode == "text_line" and self.script_model:
-            return SCRIPT_MODEL
         return self.lang
 
     def _data(self, image: Image.Image | str, mode: str, only: str = "") -> dict:

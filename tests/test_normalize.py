@@ -151,6 +151,17 @@ def test_stray_marks_at_the_ends_of_a_name_or_address_are_dropped():
     assert normalize_text("前職分「株式会社青空」").value == "前職分「株式会社青空」"  # a bracket that closes stays
 
 
+@pytest.mark.parametrize(("read", "want"), [
+    ("坂本商店 坂本 .太郎", "坂本商店 坂本 太郎"),  # a seal's speck before the given name
+    ("斉藤酒店 斉藤 '明美", "斉藤酒店 斉藤 明美"),
+    ("池田工務店 池田.:蓮", "池田工務店 池田 蓮"),  # the speck took the gap between family and given name
+    ("A.B.C商事株式会社", "A.B.C商事株式会社"),  # between letters a period is the name's own
+    ("住宅借入金等特別控除可能額22.233円", "住宅借入金等特別控除可能額22,233円"),
+])
+def test_a_speck_between_the_words_of_a_name_is_dropped(read, want):
+    assert normalize_text(read).value == want
+
+
 @pytest.mark.parametrize("read", ["年末調整末済", "年末調整林済", "年末調整未済"])
 def test_yet_unsettled_read_with_a_look_alike_is_mended(read):
     assert normalize_text(read).value == "年末調整未済"

@@ -28,6 +28,10 @@ _TAIL_JUNK = re.compile(r"\s+[|」』)\]】.,、。'\"`!?:;\-]+$")
 # …or glued to its last kana or kanji: a ruling's remnant read as | or as a closing bracket no opening one matches.
 _GLUED_TAIL = re.compile(r"(?<=[\u3040-\u30ff\u3400-\u9fff々])(\|+|[」』】])$")
 _OPENING = {"」": "「", "』": "『", "】": "【"}
+# A period, colon or quote between the words of a name is a speck (a seal's edge, dust) no Japanese name holds:
+# 坂本 .太郎, 池田.:蓮. Beside a space it goes; between two characters it took the gap between family and given name.
+_CJK = "\u3040-\u30ff\u3400-\u9fff々"
+_INNER_SPECK = re.compile(rf"(?<=[{_CJK}])[.:;'`]+(?=[{_CJK}])|(?<= )[.:;'`]+(?=[{_CJK}])|(?<=[{_CJK}])[.:;'`]+(?= )")
 # Japanese addresses, not names: OCR confusions that the address's own grammar settles.
 _ADDRESS_REPAIRS = [
     # 第 is always followed by a number: the katakana look-alikes (and a doubled stroke) are the kanji
@@ -84,13 +88,15 @@ def normalize_text(raw: str) -> Normalized:
     """Names, addresses, remarks: NFKC, folded spaces (a space is kept only where the form shows a
     gap: 氏 and 名, a building name), ``-`` between digits (番地) whatever dash OCR read, stray
     marks at either end dropped (also a | or an unmatched closing bracket glued to the last character), a yen
-    amount's commas read as dots mended (545.120円), and 末済 read for 未済."""
+    amount's commas read as dots mended (545.120円), a speck between a name's words dropped (坂本 .太郎), and
+    末済 read for 未済."""
     s = _DIGIT_DASH.sub("-", fold(raw))
     s = _TAIL_JUNK.sub("", _LEAD_JUNK.sub("", s))
     glued = _GLUED_TAIL.search(s)
     if glued and _OPENING.get(glued.group(1)[0], "\0") not in s:
         s = s[:glued.start()]
     s = _YEN_DOTS.sub(lambda m: m.group(0).replace(".", ","), s)
+    s = _INNER_SPECK.sub(lambda m: " " if s[m.start() - 1] != " " and s[m.end()] != " " else "", s)
     s = _UNSETTLED_MISREAD.sub("未済", s)
     return Normalized(s, True)
 

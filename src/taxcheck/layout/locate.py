@@ -207,11 +207,16 @@ def _fit(version: LayoutVersion, init: np.ndarray, hits_by_label: dict[str, list
 
 def _homography(version: LayoutVersion, m: np.ndarray, hits_by_label: dict[str, list[LabelHit]],
                 chosen: dict[str, LabelHit]) -> tuple[np.ndarray, dict[str, LabelHit]]:
-    """The similarity ``m`` as a 3×3 matrix, or a homography fitted (RANSAC) to the anchors when the form is
+    """The similarity ``m`` as a 3×3 matrix, or a homography fitted (MAGSAC) to the anchors when the form is
     bent: enough anchors, spread over the form, sit off the similarity's places, the homography brings them
     closer, and it moves no corner further than a photographed sheet's. Fitted twice: anchors the similarity
     placed too far off are found again where the first homography puts them. On a flat scan the similarity
-    stays: a homography there fits the noise of where label characters were read (measured: worse boxes)."""
+    stays: a homography there fits the noise of where label characters were read (measured: worse boxes).
+
+    Not plain RANSAC: most anchor points are the characters of the labels in the form's top half, and RANSAC
+    stops sampling once one homography explains that many. On a sheet photographed at an angle it kept one
+    fitting the top rows and 25 px off at the bottom, which the spread test then refused (measured on a stress
+    set of 60 forms: MAGSAC's fit read 31 fewer fields wrong; on 160 forms of the benchmark, the same values)."""
     scale = math.hypot(m[0, 0], m[1, 0])
     similarity = np.vstack([m, [0.0, 0.0, 1.0]])
     found, pairs = _choose(version, similarity, hits_by_label, REFINE_RADIUS_MM * 2, scale)
@@ -223,7 +228,7 @@ def _homography(version: LayoutVersion, m: np.ndarray, hits_by_label: dict[str, 
     for _ in range(2):
         src = np.array([p[0] for p in pairs], dtype=np.float64)
         dst = np.array([p[1] for p in pairs], dtype=np.float64)
-        hm, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_THRESHOLD_MM * scale)
+        hm, inliers = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, RANSAC_THRESHOLD_MM * scale)
         if hm is None or inliers is None:
             break
         kept = src[inliers.ravel() > 0]

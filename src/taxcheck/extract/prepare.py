@@ -4,13 +4,14 @@ Text-layer pages keep their exact words. Scanned pages have their paper evened o
 dithering), are deskewed and OCRed once (full page, ruled lines removed); if no form title is found,
 the page may be on its side or upside down: Tesseract OSD proposes a turn, then the other turns are
 tried, each verified by finding a title (a landscape page, most often a form on its side, asks OSD
-first); a low-resolution page that still shows no form is read once more, enlarged.
+first); a low-resolution page that still shows no form is read once more, enlarged. A form photographed at
+an angle is seen from the front before its boxes are read (:func:`rectify`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -104,6 +105,47 @@ def _box_reader(src: np.ndarray, engine: OcrEngine):
 def prepare_page(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | None = None,
                  settings: ReadSettings = ReadSettings()) -> PreparedPage:
     """Upright page, its words and the forms on it (``forms`` empty when none was found)."""
+    return rectify(_prepare(page, engine, layout, year_hint, settings), settings)
+
+
+def rectify(prepared: PreparedPage, settings: ReadSettings = ReadSettings()) -> PreparedPage:
+    """A lone form whose fit is a homography (a sheet photographed at an angle) seen from the front: the page
+    warped so that the form is a similarity of its template again, at its scale and about its centre. Its
+    ruled lines are straight and upright again, as the reading of every box needs (the rules are removed
+    by their upright runs, a digit-per-cell number is cut along its cells; on a photograph's slanted rules
+    both left strokes that read as 1s and I's). The page pass's words move with the page; the boxes are
+    cut from the warped page, and the report's crops too. Several forms on a page stay as they are.
+
+    Measured on a stress set of 60 forms (seed 8), after the homography's fit by MAGSAC: 187 → 188 fields wrong;
+    the photographs 4 → 0 and 2 → 2, a crumpled sheet (no homography fits it well) 6 → 9, a faded one 5 → 2.
+    On six photographs of a generated form (samples.quirks.photo), with the old fit unwarped 8 fields wrong, 3
+    now."""
+    if len(prepared.forms) != 1 or not np.any(prepared.forms[0].matrix[2, :2]):
+        return prepared
+    form = prepared.forms[0]
+    w_mm, h_mm = form.version.size_mm
+    s = form.scale
+    cx, cy = form.to_page(w_mm / 2, h_mm / 2)
+    front = np.array([[s, 0.0, cx - s * w_mm / 2], [0.0, s, cy - s * h_mm / 2], [0.0, 0.0, 1.0]])
+    warp = front @ np.linalg.inv(form.matrix)
+    page = prepared.page
+    size = (page.image.shape[1], page.image.shape[0])
+    image = cv2.warpPerspective(page.image, warp, size, flags=cv2.INTER_LINEAR,
+                                borderValue=(255, 255, 255) if page.image.ndim == 3 else 255)
+    words = [Word(wd.text, wd.confidence, _warped_box(warp, wd.bbox)) for wd in page.words or []]
+    return replace(prepared, page=replace(page, image=image, words=words), clean=page_images(image, settings)[1],
+                   lines=group_lines(words), forms=[replace(form, matrix=front)])
+
+
+def _warped_box(warp: np.ndarray, box: BBox) -> BBox:
+    """The box around ``box``'s corners under the perspective ``warp``."""
+    corners = np.array([[[box.x0, box.y0], [box.x1, box.y0], [box.x0, box.y1], [box.x1, box.y1]]], dtype=np.float64)
+    (xs, ys) = cv2.perspectiveTransform(corners, warp)[0].T
+    return BBox(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+
+
+def _prepare(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | None,
+             settings: ReadSettings) -> PreparedPage:
     if page.text_source == "text_layer" and page.words:
         lines = group_lines(page.words)
         forms = locate_forms(lines, layout, page.dpi, year_hint)

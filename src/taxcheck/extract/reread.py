@@ -13,9 +13,10 @@ for amounts, numbers and dates; katakana only for フリガナ), is far more acc
   the first win, and any disagreement lowers the confidence. The box is then cut into its glyphs
   (_tall_glyphs): a digit whose glyph has a zero's shape is 0, and a reading with more or fewer digits
   than glyphs (a short box, or an amount whose thousands group is not 3 digits) is read glyph by glyph.
-* Names and addresses are read line-whole (kanji are read better in context). Tesseract's word boxes are too loose to tell a real space (氏 and 名, before a building
-  name) from the gap between two kanji, so each line is also cut at its wide blank gaps and read
-  segment by segment; the spaces of that reading are carried over to the whole-line reading.
+* Names and addresses are read line-whole (kanji are read better in context). Tesseract's word boxes
+  are too loose to tell a real space (氏 and 名, before a building name) from the gap between two kanji,
+  so each line is also cut at its wide blank gaps and read segment by segment; the spaces of that
+  reading are carried over to the whole-line reading.
 * フリガナ lines are read whole, once as printed and once stretched (half-width kana); the single
   space goes at the widest gap, placed by the fixed pitch of kana.
 * 個人番号/法人番号 are printed one digit per ruled cell: the cells' interiors are cut out and put

@@ -96,7 +96,7 @@ def normalize_text(raw: str) -> Normalized:
     if glued and _OPENING.get(glued.group(1)[0], "\0") not in s:
         s = s[:glued.start()]
     s = _YEN_DOTS.sub(lambda m: m.group(0).replace(".", ","), s)
-    s = _INNER_SPECK.sub(lambda m: " " if s[m.start() - 1] != " " and s[m.end()] != " " else "", s)
+    s = _INNER_SPECK.sub(lambda m: "" if " " in (m.string[m.start() - 1], m.string[m.end()]) else " ", s)
     s = _UNSETTLED_MISREAD.sub("未済", s)
     return Normalized(s, True)
 

@@ -173,6 +173,7 @@ def main() -> int:
     err_recall, odd_false = per_kind(flagged, y, batch.truth)
     rules_err, rules_odd = per_kind(rules, y, batch.truth)
     out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     calib = reliability_plot(y, risk, scorer.threshold, out.with_suffix(".png"))
     misread_only = batch.misread & np.array([not (t or {}).get("needs_correction") for t in batch.truth])
     content = np.array([bool((t or {}).get("needs_correction")) for t in batch.truth]).astype(int)

@@ -6,6 +6,8 @@ a scanner spoils it, read with real Tesseract; its own text layer is the truth.
 
 from __future__ import annotations
 
+import random
+
 import cv2
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from taxcheck.extract import read_document
 from taxcheck.extract.prepare import ReadSettings, page_images
 from taxcheck.ingest.pdf import render_pages
 from taxcheck.ocr.preprocess import descreen, even_page, flatten_paper
+from taxcheck.samples.quirks import photo
 
 H, W = 1200, 900
 
@@ -154,10 +157,6 @@ def _photograph_from_the_side(grey: np.ndarray) -> np.ndarray:
 
 def _photograph_on_a_desk(grey: np.ndarray) -> np.ndarray:
     """The stress set's photograph (samples.quirks.photo): every corner moved inwards, desk, lamp light."""
-    import random
-
-    from taxcheck.samples.quirks import photo
-
     return photo(np.dstack([grey] * 3).astype(np.uint8), 300, random.Random(0))[0]
 
 

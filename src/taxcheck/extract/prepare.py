@@ -19,7 +19,7 @@ import numpy as np
 from taxcheck.extract.reread import cut_out
 from taxcheck.layout.geometry import rotate_bound, straighten
 from taxcheck.layout.lines import Line, group_lines
-from taxcheck.layout.locate import LocatedForm, locate_forms
+from taxcheck.layout.locate import LocatedForm, locate_forms, map_rect
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine
 from taxcheck.ocr.preprocess import clean_for_ocr, dropout_red, even_page, light_page_levels, remove_rules, stretch_greys
@@ -133,16 +133,10 @@ def rectify(prepared: PreparedPage, settings: ReadSettings = ReadSettings()) -> 
     size = (page.image.shape[1], page.image.shape[0])
     image = cv2.warpPerspective(page.image, warp, size, flags=cv2.INTER_LINEAR,
                                 borderValue=(255, 255, 255) if page.image.ndim == 3 else 255)
-    words = [Word(wd.text, wd.confidence, _warped_box(warp, wd.bbox)) for wd in page.words or []]
+    words = [Word(wd.text, wd.confidence, map_rect(warp, (wd.bbox.x0, wd.bbox.y0, wd.bbox.x1, wd.bbox.y1)))
+             for wd in page.words or []]
     return replace(prepared, page=replace(page, image=image, words=words), clean=page_images(image, settings)[1],
                    lines=group_lines(words), forms=[replace(form, matrix=front)])
-
-
-def _warped_box(warp: np.ndarray, box: BBox) -> BBox:
-    """The box around ``box``'s corners under the perspective ``warp``."""
-    corners = np.array([[[box.x0, box.y0], [box.x1, box.y0], [box.x0, box.y1], [box.x1, box.y1]]], dtype=np.float64)
-    (xs, ys) = cv2.perspectiveTransform(corners, warp)[0].T
-    return BBox(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
 
 
 def _prepare(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | None,

@@ -80,7 +80,7 @@ class LocatedForm:
         return _map(self.matrix, x, y)
 
     def rect_to_page(self, rect: Rect, margin_mm: float = 0.0) -> BBox:
-        return _rect_to_page(self.matrix, rect, margin_mm)
+        return map_rect(self.matrix, rect, margin_mm)
 
     @property
     def bbox(self) -> BBox:
@@ -94,8 +94,9 @@ def _map(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
     return (float(p[0]), float(p[1])) if m.shape[0] == 2 else (float(p[0] / p[2]), float(p[1] / p[2]))
 
 
-def _rect_to_page(m: np.ndarray, rect: Rect, margin_mm: float = 0.0) -> BBox:
-    """Template rectangle (mm, grown by ``margin_mm``) → the page box (px) around its corners under ``m``."""
+def map_rect(m: np.ndarray, rect: Rect, margin_mm: float = 0.0) -> BBox:
+    """The box around ``rect``'s corners (grown by ``margin_mm``) under ``m``: a template rectangle (mm) → its page
+    box (px), or a page box → where a perspective warp of the page puts it."""
     x0, y0, x1, y1 = rect
     x0, y0, x1, y1 = x0 - margin_mm, y0 - margin_mm, x1 + margin_mm, y1 + margin_mm
     pts = [_map(m, x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
@@ -317,7 +318,7 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
         if len(chosen) < MIN_ANCHORS:  # a title alone (a cover letter naming the form) is no form
             continue
         if not year_read and read_text is not None and version.year_rect is not None:
-            boxed = year_in_box(read_text(_rect_to_page(m, version.year_rect)))
+            boxed = year_in_box(read_text(map_rect(m, version.year_rect)))
             if boxed is not None:  # refitted when that year has another layout version; a year whose version's
                 other = layout.for_year(boxed)  # labels do not fit was misread, not the layout
                 m_year, chosen_year = (m, chosen) if other is version else _fit(other, m, hits, REFINE_RADIUS_MM * 2)

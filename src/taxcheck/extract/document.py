@@ -30,7 +30,6 @@ class DocumentResult:
     forms: list[Form] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)  # upright pages, same page numbers as forms
     quarantined: Quarantined | None = None
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _label_boxes(form) -> list[BBox]:
@@ -41,57 +40,69 @@ def _label_boxes(form) -> list[BBox]:
     return out
 
 
-def forms_of_page(prepared: PreparedPage, engine: OcrEngine | None = None) -> list[Form]:
-    """Field values of every form located on a prepared page, in reading order."""
-    forms: list[Form] = []
+def _contexts(prepared: PreparedPage, engine: OcrEngine | None) -> list[FieldContext]:
+    """A reading context for each form located on a prepared page."""
     page = prepared.page
-    h, w = page.image.shape[:2]
     masks = None
     if page.text_source == "ocr" and prepared.forms:
         masks = line_masks(page.image, prepared.forms[0].scale)
-    contexts = [FieldContext(located, page.words or [], prepared.clean, page.text_source, _label_boxes(located),
-                             engine if page.text_source == "ocr" else None, line_masks=masks)
-                for located in prepared.forms]
-    prefetch([(ctx, located.tax_year) for ctx, located in zip(contexts, prepared.forms)])
-    for slot, (located, ctx) in enumerate(zip(prepared.forms, contexts), start=1):
-        fields = read_fields(ctx, located.tax_year)
-        b = located.bbox
-        forms.append(Form(
-            source=page.source, page=page.page_no, slot=slot, form="salary_report", tax_year=located.tax_year,
-            fields=fields, bbox=BBox(max(0, b.x0), max(0, b.y0), min(w, b.x1), min(h, b.y1)),
-            layout_version=located.version.name, rotation=page.rotation,
-        ))
+    return [FieldContext(located, page.words or [], prepared.clean, page.text_source, _label_boxes(located),
+                         engine if page.text_source == "ocr" else None, line_masks=masks)
+            for located in prepared.forms]
+
+
+def forms_of_pages(pages: list[PreparedPage], engine: OcrEngine | None = None) -> list[Form]:
+    """Field values of every form located on a document's prepared pages, page by page in reading order.
+
+    The boxes of all its scanned forms are OCRed together (:func:`prefetch`): one Tesseract run per kind of
+    box for the document, as for the two forms of a 2-up sheet, not one per page (a run costs ~0.1 s to start)."""
+    contexts = [_contexts(prepared, engine) for prepared in pages]
+    prefetch([(ctx, located.tax_year) for prepared, ctxs in zip(pages, contexts)
+              for ctx, located in zip(ctxs, prepared.forms)])
+    forms: list[Form] = []
+    for prepared, ctxs in zip(pages, contexts):
+        page = prepared.page
+        h, w = page.image.shape[:2]
+        for slot, (located, ctx) in enumerate(zip(prepared.forms, ctxs), start=1):
+            b = located.bbox
+            forms.append(Form(
+                source=page.source, page=page.page_no, slot=slot, form="salary_report", tax_year=located.tax_year,
+                fields=read_fields(ctx, located.tax_year),
+                bbox=BBox(max(0, b.x0), max(0, b.y0), min(w, b.x1), min(h, b.y1)),
+                layout_version=located.version.name, rotation=page.rotation,
+            ))
     return forms
 
 
 def read_document(path: Path, root: Path, year_hint: int | None = None, *,
                   engine: OcrEngine | None = None, settings: ReadSettings | None = None) -> DocumentResult:
     """Read every form of one file (see module docstring). Raises only OcrUnavailable."""
-    import time
-
-    t0 = time.perf_counter()
     ingested = load_document(Path(path), Path(root))
     result = DocumentResult(ingested.source, quarantined=ingested.quarantined)
-    result.timings["ingest"] = time.perf_counter() - t0
     if ingested.quarantined:
         return result
     engine = engine or get_engine()
     settings = settings or ReadSettings()
     layout = load_layout()
     failed: list[int] = []
+    prepared: list[PreparedPage] = []
     for page in ingested.pages:
-        t1 = time.perf_counter()
         try:
-            prepared = prepare_page(page, engine, layout, year_hint, settings)
-            result.forms += forms_of_page(prepared, engine)
-            result.pages.append(prepared.page)
+            prepared.append(prepare_page(page, engine, layout, year_hint, settings))
+            result.pages.append(prepared[-1].page)
         except OcrUnavailable:
             raise
         except Exception as e:  # noqa: BLE001 - one bad page must not stop the batch
             log.warning("page %d of a document could not be read (%s)", page.page_no, type(e).__name__)
             result.pages.append(page)
             failed.append(page.page_no)
-        result.timings[f"page{page.page_no}"] = time.perf_counter() - t1
+    try:
+        result.forms = forms_of_pages(prepared, engine)
+    except OcrUnavailable:
+        raise
+    except Exception as e:  # noqa: BLE001
+        log.warning("the boxes of a document could not be read (%s)", type(e).__name__)
+        failed = sorted(failed + [p.page.page_no for p in prepared])
     if failed:  # never lose a page silently: the whole file is retried by the next run (code read_error)
         pages = "・".join(str(n) for n in failed)
         result.quarantined = Quarantined(

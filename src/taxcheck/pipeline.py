@@ -2,9 +2,9 @@
 
 Work is keyed by content: each file's sha256 is its identity in the store, so a rerun (after a crash,
 a kill, or the next night) processes only files that are new or failed, and the outputs are written
-from the store, holding every form exactly once. One file is the unit of work: it is read, the unsure
-amounts its own sums show misread are mended (rules/mend.py), it is checked and scored in a worker process
-(``process_file``; crops of flagged boxes are cut while the page image is still in memory) and written to the
+from the store, holding every form exactly once. One file is the unit of work: it is read (with a few others,
+whose boxes share Tesseract's runs: ``process_files``), the unsure amounts its own sums show misread are
+mended (rules/mend.py), it is checked and scored in a worker process (``process_file``; crops of flagged boxes are cut while the page image is still in memory) and written to the
 store in one transaction (``save_outcome``).
 Cross-form checks (the same person twice) and the final scoring (batch and within-payer statistics)
 need the whole batch and run after all files (``apply_batch_checks``). Nothing here logs a field value.
@@ -25,10 +25,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taxcheck.privacy import mask_digit_runs
 from taxcheck.records import Decision, Finding, Form, form_from_dict, form_to_dict
+
+if TYPE_CHECKING:  # the reading stage is imported in the workers only (start-up stays light)
+    from taxcheck.extract import DocumentResult
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ DONE_STATUSES = ("done", "quarantined")  # a rerun skips these; "failed" is retr
 # Quarantine codes of the reader that say "it crashed", not "the file is bad": the file is recorded as
 # failed (in quarantine.csv with the reason, and read again next run: the cause may be passing, or fixed).
 RETRY_CODES = ("read_error",)
+READ_TOGETHER = 4  # files read as one lot, their boxes in shared Tesseract runs (process_files): 5 runs a page
 
 
 class BatchError(RuntimeError):
@@ -261,8 +265,24 @@ def _late_crops(form: Form, findings: Sequence[Finding], decision: Decision, cro
         return crops
 
 
-def process_file(f: InputFile, settings: Settings) -> FileOutcome:
-    """Read, check, score one file (and crop its flagged boxes).
+def process_files(files: Sequence[InputFile], settings: Settings) -> list[FileOutcome]:
+    """:func:`process_file` of several files read as one lot: their forms' boxes share Tesseract's runs
+    (``extract.read_documents``). Should the lot's reading crash, each file is read alone, and fails alone."""
+    from taxcheck.extract import read_documents
+    from taxcheck.ocr import OcrUnavailable
+
+    try:
+        docs = read_documents([Path(f.path) for f in files], Path(settings.input_dir), settings.year_hint)
+    except OcrUnavailable as exc:  # the engine itself is missing: the batch cannot run
+        raise BatchError(f"OCR engine unavailable: {safe_error(exc)}") from None
+    except Exception as exc:  # noqa: BLE001
+        log.warning("%d files could not be read as one lot (%s): each is read alone", len(files), type(exc).__name__)
+        docs = [None] * len(files)
+    return [process_file(f, settings, doc) for f, doc in zip(files, docs)]
+
+
+def process_file(f: InputFile, settings: Settings, doc: DocumentResult | None = None) -> FileOutcome:
+    """Read (unless ``doc`` holds its reading already), check, score one file (and crop its flagged boxes).
 
     A crash on the file becomes a ``failed`` outcome (retried by the next run); only a missing OCR
     engine raises (BatchError), since then no file can be read.
@@ -274,9 +294,11 @@ def process_file(f: InputFile, settings: Settings) -> FileOutcome:
     try:
         from taxcheck.extract import read_document
 
-        doc = read_document(Path(f.path), root=Path(settings.input_dir), year_hint=settings.year_hint)
+        if doc is None:
+            doc = read_document(Path(f.path), root=Path(settings.input_dir), year_hint=settings.year_hint)
         t1 = time.perf_counter()
-        timings["read"] = t1 - t0
+        t0 = t1 - doc.seconds  # the file's time: its reading (its share of a lot's) and what follows
+        timings["read"] = doc.seconds
         n_pages = len(doc.pages or [])
         if doc.quarantined is not None or not doc.forms:
             q = doc.quarantined
@@ -380,24 +402,26 @@ def process_chunk(files: Sequence[InputFile], settings: Settings, store_url: str
 
 def iter_outcomes(files: Sequence[InputFile], settings: Settings, workers: int = 1):
     """Outcomes in completion order; in-process when ``workers`` <= 1, else in a process pool."""
-    if workers <= 1 or len(files) <= 1:
+    lots = chunked(files, READ_TOGETHER)
+    if workers <= 1 or len(lots) <= 1:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        for f in files:
-            yield process_file(f, settings)
+        for lot in lots:
+            yield from process_files(lot, settings)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-        futures = {pool.submit(process_file, f, settings): f for f in files}
+        futures = {pool.submit(process_files, lot, settings): lot for lot in lots}
         for fut in as_completed(futures):
-            f = futures[fut]
             try:
-                yield fut.result()
+                yield from fut.result()
             except BatchError:
                 for other in futures:
                     other.cancel()
                 raise
             except Exception as exc:  # noqa: BLE001 - a worker died (out of memory, signal)
-                yield FileOutcome(f.sha256, f.source, "failed", code="worker_died",
-                                  reason="処理中にエラーが発生しました（次回の実行で再処理します）。", error=safe_error(exc))
+                for f in futures[fut]:
+                    yield FileOutcome(f.sha256, f.source, "failed", code="worker_died",
+                                      reason="処理中にエラーが発生しました（次回の実行で再処理します）。",
+                                      error=safe_error(exc))
 
 
 # ---------------------------------------------------------------------------------------------- batch level

@@ -7,7 +7,7 @@ a quarantine entry. See :mod:`.document`.
 
 from __future__ import annotations
 
-from taxcheck.extract.document import DocumentResult, forms_of_pages, read_document
+from taxcheck.extract.document import DocumentResult, read_document, read_documents
 from taxcheck.extract.prepare import ReadSettings, prepare_page
 
-__all__ = ["DocumentResult", "ReadSettings", "forms_of_pages", "prepare_page", "read_document"]
+__all__ = ["DocumentResult", "ReadSettings", "prepare_page", "read_document", "read_documents"]

@@ -7,6 +7,7 @@ reported as :class:`taxcheck.records.Quarantined` so that the nightly batch goes
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class DocumentResult:
     forms: list[Form] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)  # upright pages, same page numbers as forms
     quarantined: Quarantined | None = None
+    seconds: float = 0.0  # time spent reading it (with its share of a reading shared with other documents)
 
 
 def _label_boxes(form) -> list[BBox]:
@@ -51,14 +53,10 @@ def _contexts(prepared: PreparedPage, engine: OcrEngine | None) -> list[FieldCon
             for located in prepared.forms]
 
 
-def forms_of_pages(pages: list[PreparedPage], engine: OcrEngine | None = None) -> list[Form]:
-    """Field values of every form located on a document's prepared pages, page by page in reading order.
-
-    The boxes of all its scanned forms are OCRed together (:func:`prefetch`): one Tesseract run per kind of
-    box for the document, as for the two forms of a 2-up sheet, not one per page (a run costs ~0.1 s to start)."""
-    contexts = [_contexts(prepared, engine) for prepared in pages]
+def _forms(pages: list[PreparedPage], contexts: list[list[FieldContext]]) -> list[Form]:
+    """The field values of every form located on some prepared pages, page by page in reading order."""
     prefetch([(ctx, located.tax_year) for prepared, ctxs in zip(pages, contexts)
-              for ctx, located in zip(ctxs, prepared.forms)])
+              for ctx, located in zip(ctxs, prepared.forms)])  # nothing left to do when read_documents did it
     forms: list[Form] = []
     for prepared, ctxs in zip(pages, contexts):
         page = prepared.page
@@ -74,39 +72,92 @@ def forms_of_pages(pages: list[PreparedPage], engine: OcrEngine | None = None) -
     return forms
 
 
-def read_document(path: Path, root: Path, year_hint: int | None = None, *,
-                  engine: OcrEngine | None = None, settings: ReadSettings | None = None) -> DocumentResult:
-    """Read every form of one file (see module docstring). Raises only OcrUnavailable."""
+@dataclass
+class _Located:
+    """A document between its page passes and the reading of its boxes."""
+
+    result: DocumentResult
+    pages: list[PreparedPage] = field(default_factory=list)
+    contexts: list[list[FieldContext]] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # numbers of the pages that could not be read
+    seconds: float = 0.0
+
+
+def _locate(path: Path, root: Path, year_hint: int | None, engine: OcrEngine, settings: ReadSettings) -> _Located:
+    """Ingest one file and find the forms on each of its pages (one bad page is a failed page, not a crash)."""
+    t0 = time.perf_counter()
     ingested = load_document(Path(path), Path(root))
-    result = DocumentResult(ingested.source, quarantined=ingested.quarantined)
-    if ingested.quarantined:
-        return result
-    engine = engine or get_engine()
-    settings = settings or ReadSettings()
+    doc = _Located(DocumentResult(ingested.source, quarantined=ingested.quarantined))
     layout = load_layout()
-    failed: list[int] = []
-    prepared: list[PreparedPage] = []
-    for page in ingested.pages:
+    for page in [] if ingested.quarantined else ingested.pages:
         try:
-            prepared.append(prepare_page(page, engine, layout, year_hint, settings))
-            result.pages.append(prepared[-1].page)
+            prepared = prepare_page(page, engine, layout, year_hint, settings)
+            doc.pages.append(prepared)
+            doc.contexts.append(_contexts(prepared, engine))
+            doc.result.pages.append(prepared.page)
         except OcrUnavailable:
             raise
         except Exception as e:  # noqa: BLE001 - one bad page must not stop the batch
             log.warning("page %d of a document could not be read (%s)", page.page_no, type(e).__name__)
-            result.pages.append(page)
-            failed.append(page.page_no)
+            doc.result.pages.append(page)
+            doc.failed.append(page.page_no)
+    doc.seconds = time.perf_counter() - t0
+    return doc
+
+
+def _finish(doc: _Located) -> DocumentResult:
+    """Read the boxes of a located document's forms, or say why it has none."""
+    t0 = time.perf_counter()
+    result = doc.result
+    if result.quarantined:
+        return result
+    failed = doc.failed
     try:
-        result.forms = forms_of_pages(prepared, engine)
+        result.forms = _forms(doc.pages, doc.contexts)
     except OcrUnavailable:
         raise
     except Exception as e:  # noqa: BLE001
         log.warning("the boxes of a document could not be read (%s)", type(e).__name__)
-        failed = sorted(failed + [p.page.page_no for p in prepared])
+        failed = sorted(failed + [p.page.page_no for p in doc.pages])
     if failed:  # never lose a page silently: the whole file is retried by the next run (code read_error)
         pages = "・".join(str(n) for n in failed)
         result.quarantined = Quarantined(
             result.source, f"{pages}ページ目を読み取れませんでした。{QUARANTINE_REASONS['read_error']}", "read_error")
     elif not result.forms:
         result.quarantined = Quarantined(result.source, QUARANTINE_REASONS["no_form_found"], "no_form_found")
+    result.seconds += doc.seconds + time.perf_counter() - t0
     return result
+
+
+def read_documents(paths: list[Path], root: Path, year_hint: int | None = None, *,
+                   engine: OcrEngine | None = None, settings: ReadSettings | None = None) -> list[DocumentResult]:
+    """Read every form of several files (see module docstring). Raises only OcrUnavailable.
+
+    The boxes of all their scanned forms are OCRed together (:func:`prefetch`): one Tesseract run per kind of box
+    for the lot, as for the two forms of a 2-up sheet (a run costs ~0.1 s to start, and a page has five kinds).
+    Each image is still read on its own, so a form reads as it reads alone. Should that shared reading fail,
+    each document reads its own boxes, so that one bad file fails alone. Each result's ``seconds`` holds its
+    share of the shared reading, in proportion to its forms."""
+    engine = engine or get_engine()
+    settings = settings or ReadSettings()
+    docs = [_locate(path, root, year_hint, engine, settings) for path in paths]
+    jobs = [[(ctx, located.tax_year) for prepared, ctxs in zip(doc.pages, doc.contexts)
+             for ctx, located in zip(ctxs, prepared.forms)] for doc in docs]
+    t0 = time.perf_counter()
+    try:
+        prefetch([job for doc_jobs in jobs for job in doc_jobs])
+    except OcrUnavailable:
+        raise
+    except Exception as e:  # noqa: BLE001 - each document reads its own boxes in _finish
+        log.warning("the boxes of %d documents could not be read together (%s)", len(docs), type(e).__name__)
+    shared = time.perf_counter() - t0
+    n_forms = sum(map(len, jobs)) or 1
+    for doc, doc_jobs in zip(docs, jobs):
+        doc.seconds += shared * len(doc_jobs) / n_forms
+    return [_finish(doc) for doc in docs]
+
+
+def read_document(path: Path, root: Path, year_hint: int | None = None, *,
+                  engine: OcrEngine | None = None, settings: ReadSettings | None = None) -> DocumentResult:
+    """Read every form of one file (see module docstring). Raises only OcrUnavailable."""
+    return read_documents([path], root, year_hint, engine=engine, settings=settings)[0]

@@ -1,7 +1,9 @@
 """The reading stage's entry point: one file → its forms, upright pages, or a quarantine entry.
 
-``read_document`` never raises for a bad input file: whatever goes wrong with one document is
-reported as :class:`taxcheck.records.Quarantined` so that the nightly batch goes on.
+A few files are read as one lot (``read_documents``): each file's pages are located first, then the boxes of
+all their forms are OCRed together, then each file's fields are read. ``read_document`` is a lot of one.
+Neither raises for a bad input file: whatever goes wrong with one document is reported as
+:class:`taxcheck.records.Quarantined` so that the nightly batch goes on.
 """
 
 from __future__ import annotations
@@ -53,25 +55,6 @@ def _contexts(prepared: PreparedPage, engine: OcrEngine | None) -> list[FieldCon
             for located in prepared.forms]
 
 
-def _forms(pages: list[PreparedPage], contexts: list[list[FieldContext]]) -> list[Form]:
-    """The field values of every form located on some prepared pages, page by page in reading order."""
-    prefetch([(ctx, located.tax_year) for prepared, ctxs in zip(pages, contexts)
-              for ctx, located in zip(ctxs, prepared.forms)])  # nothing left to do when read_documents did it
-    forms: list[Form] = []
-    for prepared, ctxs in zip(pages, contexts):
-        page = prepared.page
-        h, w = page.image.shape[:2]
-        for slot, (located, ctx) in enumerate(zip(prepared.forms, ctxs), start=1):
-            b = located.bbox
-            forms.append(Form(
-                source=page.source, page=page.page_no, slot=slot, form="salary_report", tax_year=located.tax_year,
-                fields=read_fields(ctx, located.tax_year),
-                bbox=BBox(max(0, b.x0), max(0, b.y0), min(w, b.x1), min(h, b.y1)),
-                layout_version=located.version.name, rotation=page.rotation,
-            ))
-    return forms
-
-
 @dataclass
 class _Located:
     """A document between its page passes and the reading of its boxes."""
@@ -81,6 +64,28 @@ class _Located:
     contexts: list[list[FieldContext]] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)  # numbers of the pages that could not be read
     seconds: float = 0.0
+
+    def jobs(self) -> list[tuple[FieldContext, int | None]]:
+        """(context, tax year) of each form located: what :func:`prefetch` reads."""
+        return [(ctx, located.tax_year) for prepared, ctxs in zip(self.pages, self.contexts)
+                for ctx, located in zip(ctxs, prepared.forms)]
+
+    def forms(self) -> list[Form]:
+        """The field values of every form located, page by page in reading order."""
+        prefetch(self.jobs())  # nothing left to do when read_documents did it
+        forms: list[Form] = []
+        for prepared, ctxs in zip(self.pages, self.contexts):
+            page = prepared.page
+            h, w = page.image.shape[:2]
+            for slot, (located, ctx) in enumerate(zip(prepared.forms, ctxs), start=1):
+                b = located.bbox
+                forms.append(Form(
+                    source=page.source, page=page.page_no, slot=slot, form="salary_report",
+                    tax_year=located.tax_year, fields=read_fields(ctx, located.tax_year),
+                    bbox=BBox(max(0, b.x0), max(0, b.y0), min(w, b.x1), min(h, b.y1)),
+                    layout_version=located.version.name, rotation=page.rotation,
+                ))
+        return forms
 
 
 def _locate(path: Path, root: Path, year_hint: int | None, engine: OcrEngine, settings: ReadSettings) -> _Located:
@@ -113,7 +118,7 @@ def _finish(doc: _Located) -> DocumentResult:
         return result
     failed = doc.failed
     try:
-        result.forms = _forms(doc.pages, doc.contexts)
+        result.forms = doc.forms()
     except OcrUnavailable:
         raise
     except Exception as e:  # noqa: BLE001
@@ -141,8 +146,7 @@ def read_documents(paths: list[Path], root: Path, year_hint: int | None = None, 
     engine = engine or get_engine()
     settings = settings or ReadSettings()
     docs = [_locate(path, root, year_hint, engine, settings) for path in paths]
-    jobs = [[(ctx, located.tax_year) for prepared, ctxs in zip(doc.pages, doc.contexts)
-             for ctx, located in zip(ctxs, prepared.forms)] for doc in docs]
+    jobs = [doc.jobs() for doc in docs]
     t0 = time.perf_counter()
     try:
         prefetch([job for doc_jobs in jobs for job in doc_jobs])

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 # The page pass reads a finer scan at 200 dpi, as it reads the 200 dpi scans and faxes that the forms are found
 # on as well: it only locates the forms (labels of 9 pt and more) and gives the second opinions of page_read;
-# every value is read again from the full-resolution page. Measured on 103 scanned files of the benchmark
-# (session 19): the same values on every form, the reading time 10 % less (the page pass of a 300 dpi page 32 %).
+# every value is read again from the full-resolution page. Measured with Tesseract's inverted reading off
+# (ocr/tesseract.py) on 103 scanned files of the benchmark (session 19): the same values on every form, the
+# reading time 10 % less; the page pass of a 300 dpi page took 32 % less time (200 dpi pages: 8 %).
 PAGE_PASS_DPI = 200
 UPSCALE_BELOW_DPI = 250  # pages scanned below this get one enlarged OCR pass when no form was found
 UPSCALE = 1.5

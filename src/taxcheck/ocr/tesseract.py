@@ -16,8 +16,10 @@ Images go to Tesseract as uncompressed PNM: pytesseract's default PNG took ~0.14
 Tesseract estimates it from the text as before (BMP would state 96 dpi).
 
 Tesseract reads a line a second time in inverted colours (as if printed white on black) whenever its first
-reading holds an unsure character (``tessedit_do_invert``). Nothing on a form is printed white on black, so that
-second reading is switched off. On 24 scanned files of the benchmark: every value the same, 5 % less time.
+reading holds an unsure character (``tessedit_do_invert``). Nothing on a form is printed white on black, so the
+page pass goes without that second reading (most of a page's OCR time: 5 % less time on 24 scanned files for
+every mode, the same values). The box reads keep it: without it, on the benchmark's faxes, 2 names and their
+フリガナ were read wrong (session 19; session 17 saw the same on the whole benchmark).
 
 ``read_choices`` reads one line with the model's alternatives per character (hOCR with ``lstm_choice_mode=2``).
 
@@ -89,7 +91,9 @@ class TesseractEngine(OcrEngine):
             raise OcrUnavailable(f"tesseract lacks language data: {missing}")
 
     def _config(self, mode: str, only: str = "") -> str:
-        cfg = f"--psm {PSM[mode]} -c preserve_interword_spaces=1 -c tessedit_do_invert=0"
+        cfg = f"--psm {PSM[mode]} -c preserve_interword_spaces=1"
+        if mode == "page":
+            cfg += " -c tessedit_do_invert=0"
         if only or mode in WHITELIST:
             cfg += f' -c "tessedit_char_whitelist={only + " " if only else WHITELIST[mode]}"'
         return cfg

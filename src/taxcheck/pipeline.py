@@ -4,8 +4,8 @@ Work is keyed by content: each file's sha256 is its identity in the store, so a 
 a kill, or the next night) processes only files that are new or failed, and the outputs are written
 from the store, holding every form exactly once. One file is the unit of work: it is read (with a few others,
 whose boxes share Tesseract's runs: ``process_files``), the unsure amounts its own sums show misread are
-mended (rules/mend.py), it is checked and scored in a worker process (``process_file``; crops of flagged boxes are cut while the page image is still in memory) and written to the
-store in one transaction (``save_outcome``).
+mended (rules/mend.py), it is checked and scored in a worker process (``process_file``; crops of flagged boxes
+are cut while the page image is still in memory) and written to the store in one transaction (``save_outcome``).
 Cross-form checks (the same person twice) and the final scoring (batch and within-payer statistics)
 need the whole batch and run after all files (``apply_batch_checks``). Nothing here logs a field value.
 """
@@ -42,7 +42,7 @@ DONE_STATUSES = ("done", "quarantined")  # a rerun skips these; "failed" is retr
 # Quarantine codes of the reader that say "it crashed", not "the file is bad": the file is recorded as
 # failed (in quarantine.csv with the reason, and read again next run: the cause may be passing, or fixed).
 RETRY_CODES = ("read_error",)
-READ_TOGETHER = 4  # files read as one lot, their boxes in shared Tesseract runs (process_files): 5 runs a page
+READ_TOGETHER = 4  # files read as one lot (process_files): their boxes share Tesseract's runs, ~0.1 s each to start
 
 
 class BatchError(RuntimeError):

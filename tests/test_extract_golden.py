@@ -153,6 +153,23 @@ def test_a_fine_scan_is_located_at_200_dpi(tmp_path):
     _check(result, _expected(doc), fine.name)
 
 
+def test_small_print_on_a_fine_scan_is_located_at_its_own_size(tmp_path):
+    """Forms printed at ~0.6 of their size (as on a 4-up sheet) on a 300 dpi scan: shrunk to 200 dpi their labels
+    are too small to find, so the page pass reads the page again at its own size, and both forms are found."""
+    doc = GOLDEN / "scan200_2up.png"  # two forms at ~0.83 of their size, 200 dpi
+    sheet = Image.open(doc).convert("L")
+    small = sheet.resize((round(sheet.width * 1.05), round(sheet.height * 1.05)), Image.LANCZOS)  # 0.7 of it at 300 dpi
+    canvas = Image.new("L", (2481, 3508), 255)
+    canvas.paste(small, (200, 300))
+    path = tmp_path / "small_print.png"
+    canvas.save(path, dpi=(300, 300))
+    engine = _Counting()
+    result = read_document(path, tmp_path, engine=engine)
+    assert [(f.page, f.slot) for f in result.forms] == [(1, 1), (1, 2)]
+    assert [f.tax_year for f in result.forms] == [f["tax_year"] for f in _expected(doc)["forms"]]
+    assert engine.runs["page"][-1] == (2481, 3508)  # the page pass that found them read the page at its own size
+
+
 def test_documents_are_read_together_as_each_alone(tmp_path):
     """The boxes of every form of several documents (a two-page TIFF, a lone page) are OCRed together, one
     Tesseract run per kind of box, and read as each page alone; a broken file among them is quarantined alone."""

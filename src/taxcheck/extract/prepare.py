@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 # reading time 10 % less; the page pass of a 300 dpi page took 32 % less time (200 dpi pages: 8 %). On the whole
 # benchmark, 300 dpi files: 17 fields newly wrong and 9 newly right, 6 of the 17 one payer's settled address.
 PAGE_PASS_DPI = 200
+# ...but a form printed small (a 4-up sheet: ~0.6 of its size) shrunk so would be read at ~120 dpi, too little for
+# its labels: where the shrunk pass finds a form printed so small, or none at all, the page is read at its own size.
+# (A 2-up sheet's forms, ~0.8 of their size, read at ~160 dpi shrunk and are found as well as at 300.)
+SMALL_PRINT_DPI = 140
 UPSCALE_BELOW_DPI = 250  # pages scanned below this get one enlarged OCR pass when no form was found
 UPSCALE = 1.5
 ASK_OSD = -1  # in the turns to try: the one Tesseract's OSD proposes
@@ -83,11 +87,11 @@ def page_images(image: np.ndarray, settings: ReadSettings) -> tuple[np.ndarray, 
 
 
 def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, layout: Layout,
-             year_hint: int | None, settings: ReadSettings, upscale: float = 1.0) -> PreparedPage:
+             year_hint: int | None, settings: ReadSettings, upscale: float = 1.0, shrink: bool = True) -> PreparedPage:
     img = rotate_bound(image, rotation // 90)
     img, skew = straighten(img)
     src, clean = page_images(img, settings)
-    scale = upscale * _page_pass_scale(page.dpi)
+    scale = upscale * (_page_pass_scale(page.dpi) if shrink else 1.0)
     read = src if scale == 1.0 else cv2.resize(src, None, fx=scale, fy=scale,
                                                interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
     words = engine.read_words(read, mode="page")
@@ -96,6 +100,8 @@ def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, la
                                                  w.bbox.x1 / scale, w.bbox.y1 / scale)) for w in words]
     lines = group_lines(words)
     forms = locate_forms(lines, layout, page.dpi, year_hint, _box_reader(src, engine))
+    if scale < 1.0 and forms and min(f.scale for f in forms) * 25.4 * scale < SMALL_PRINT_DPI:
+        return _attempt(page, image, rotation, engine, layout, year_hint, settings, upscale, shrink=False)
     upright = Page(page.source, page.page_no, img, page.dpi, words, "ocr", rotation)
     return PreparedPage(upright, clean, lines, forms, skew, 1)
 
@@ -189,10 +195,13 @@ def _prepare(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | Non
             attempt.ocr_passes = passes
             return attempt
     # small print of a low-resolution scan (200 dpi fax, noisy JPEG) can be too small for Tesseract to
-    # read the anchor labels: once more, enlarged, the right way up as far as OSD can tell
-    if page.dpi and page.dpi < UPSCALE_BELOW_DPI:
+    # read the anchor labels: once more, enlarged, the right way up as far as OSD can tell; a finer scan's small
+    # print (a 4-up sheet), once more at its own size
+    low = bool(page.dpi and page.dpi < UPSCALE_BELOW_DPI)
+    if low or _page_pass_scale(page.dpi) < 1.0:
         rot = osd if osd is not None else 0
-        attempt = _attempt(page, image, rot, engine, layout, year_hint, settings, UPSCALE)
+        attempt = _attempt(page, image, rot, engine, layout, year_hint, settings, UPSCALE if low else 1.0,
+                           shrink=False)
         passes += 1
         if attempt.forms:
             attempt.ocr_passes = passes

@@ -402,7 +402,8 @@ def process_chunk(files: Sequence[InputFile], settings: Settings, store_url: str
 
 def iter_outcomes(files: Sequence[InputFile], settings: Settings, workers: int = 1):
     """Outcomes in completion order; in-process when ``workers`` <= 1, else in a process pool."""
-    lots = chunked(files, READ_TOGETHER)
+    # lots of READ_TOGETHER files, smaller when there are too few files to keep every worker busy
+    lots = chunked(files, max(1, min(READ_TOGETHER, -(-len(files) // max(1, workers)))))
     if workers <= 1 or len(lots) <= 1:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         for lot in lots:

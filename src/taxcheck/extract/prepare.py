@@ -87,11 +87,25 @@ def page_images(image: np.ndarray, settings: ReadSettings) -> tuple[np.ndarray, 
 
 
 def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, layout: Layout,
-             year_hint: int | None, settings: ReadSettings, upscale: float = 1.0, shrink: bool = True) -> PreparedPage:
+             year_hint: int | None, settings: ReadSettings, scale: float | None = None) -> PreparedPage:
+    """The page turned by ``rotation``, straightened, cleaned, read by the page pass and its forms located. The
+    page pass reads the page resized by ``scale``; by default shrunk to :data:`PAGE_PASS_DPI`, and once more at
+    its own size when a form found there is printed small (:data:`SMALL_PRINT_DPI`)."""
     img = rotate_bound(image, rotation // 90)
     img, skew = straighten(img)
     src, clean = page_images(img, settings)
-    scale = upscale * (_page_pass_scale(page.dpi) if shrink else 1.0)
+    shrunk = scale is None
+    scale = _page_pass_scale(page.dpi) if shrunk else scale
+    words, lines, forms = _page_pass(src, scale, page.dpi, engine, layout, year_hint)
+    if shrunk and scale < 1.0 and forms and min(f.scale for f in forms) * 25.4 * scale < SMALL_PRINT_DPI:
+        words, lines, forms = _page_pass(src, 1.0, page.dpi, engine, layout, year_hint)
+    upright = Page(page.source, page.page_no, img, page.dpi, words, "ocr", rotation)
+    return PreparedPage(upright, clean, lines, forms, skew, 1)
+
+
+def _page_pass(src: np.ndarray, scale: float, dpi: float, engine: OcrEngine, layout: Layout,
+               year_hint: int | None) -> tuple[list[Word], list[Line], list[LocatedForm]]:
+    """The full-page OCR of ``src`` resized by ``scale`` (its words in ``src``'s pixels), its lines, its forms."""
     read = src if scale == 1.0 else cv2.resize(src, None, fx=scale, fy=scale,
                                                interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
     words = engine.read_words(read, mode="page")
@@ -99,11 +113,7 @@ def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, la
         words = [Word(w.text, w.confidence, BBox(w.bbox.x0 / scale, w.bbox.y0 / scale,
                                                  w.bbox.x1 / scale, w.bbox.y1 / scale)) for w in words]
     lines = group_lines(words)
-    forms = locate_forms(lines, layout, page.dpi, year_hint, _box_reader(src, engine))
-    if scale < 1.0 and forms and min(f.scale for f in forms) * 25.4 * scale < SMALL_PRINT_DPI:
-        return _attempt(page, image, rotation, engine, layout, year_hint, settings, upscale, shrink=False)
-    upright = Page(page.source, page.page_no, img, page.dpi, words, "ocr", rotation)
-    return PreparedPage(upright, clean, lines, forms, skew, 1)
+    return words, lines, locate_forms(lines, layout, dpi, year_hint, _box_reader(src, engine))
 
 
 def _page_pass_scale(dpi: float | None) -> float:
@@ -200,8 +210,7 @@ def _prepare(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | Non
     low = bool(page.dpi and page.dpi < UPSCALE_BELOW_DPI)
     if low or _page_pass_scale(page.dpi) < 1.0:
         rot = osd if osd is not None else 0
-        attempt = _attempt(page, image, rot, engine, layout, year_hint, settings, UPSCALE if low else 1.0,
-                           shrink=False)
+        attempt = _attempt(page, image, rot, engine, layout, year_hint, settings, UPSCALE if low else 1.0)
         passes += 1
         if attempt.forms:
             attempt.ocr_passes = passes

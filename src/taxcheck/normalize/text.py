@@ -25,12 +25,12 @@ _KATA_LONG = re.compile(rf"(?<=[\u30a1-\u30fa])[{_DASHES}-](?=[\u30a1-\u30fa\s]|
 # first character (ー cannot start a word) nor, standing apart, its last.
 _LEAD_JUNK = re.compile(r"^[ー\-_=~|.,、。'\"`\s]+")
 _TAIL_JUNK = re.compile(r"\s+[|」』)\]】.,、。'\"`!?:;\-]+$")
+_CJK = "\u3040-\u30ff\u3400-\u9fff々"  # kana, kanji, 々 (a character class's body)
 # …or glued to its last kana or kanji: a ruling's remnant read as | or as a closing bracket no opening one matches.
-_GLUED_TAIL = re.compile(r"(?<=[\u3040-\u30ff\u3400-\u9fff々])(\|+|[」』】])$")
+_GLUED_TAIL = re.compile(rf"(?<=[{_CJK}])(\|+|[」』】])$")
 _OPENING = {"」": "「", "』": "『", "】": "【"}
 # A period, colon or quote between the words of a name is a speck (a seal's edge, dust) no Japanese name holds:
 # 坂本 .太郎, 池田.:蓮. Beside a space it goes; between two characters it took the gap between family and given name.
-_CJK = "\u3040-\u30ff\u3400-\u9fff々"
 _INNER_SPECK = re.compile(rf"(?<=[{_CJK}])[.:;'`]+(?=[{_CJK}])|(?<= )[.:;'`]+(?=[{_CJK}])|(?<=[{_CJK}])[.:;'`]+(?= )")
 # Japanese addresses, not names: OCR confusions that the address's own grammar settles.
 _ADDRESS_REPAIRS = [

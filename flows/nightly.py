@@ -50,7 +50,7 @@ if __name__ != "__main__":  # imported (tests, dask): ship this module's tasks t
 
 TIMEZONE = "Asia/Tokyo"
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 Tokyo time, after the day's scans have landed in the inbox
-DEFAULT_CHUNK_FILES = 4  # files per task: small enough to spread, large enough to amortise a task
+DEFAULT_CHUNK_FILES = pipeline.READ_TOGETHER  # files per task: one lot, whose boxes share Tesseract's runs
 DEFAULT_PARALLEL_CHUNKS = 2  # one per core
 TASK = dict(persist_result=False, cache_policy=NO_CACHE, log_prints=False)
 IO_RETRIES = dict(retries=2, retry_delay_seconds=10)

@@ -27,6 +27,7 @@ from taxcheck.forms import salary_fields
 from taxcheck.ingest.loader import load_document
 from taxcheck.layout.template import load_layout
 from taxcheck.ocr.tesseract import TesseractEngine
+from taxcheck.records import Page
 
 GOLDEN = Path(__file__).parent / "golden"
 DOCS = sorted(p for p in GOLDEN.iterdir() if p.suffix != ".json")
@@ -126,6 +127,25 @@ def test_a_landscape_page_is_turned_before_its_first_pass():
     page.image = np.ascontiguousarray(np.rot90(page.image, k=-1))
     prepared = prepare_page(page, TesseractEngine(), load_layout())
     assert prepared.forms and prepared.page.rotation in (90, 270) and prepared.ocr_passes == 1
+
+
+def test_osd_reads_a_fine_scan_at_150_dpi_and_asks_again_at_full_size_when_unsure():
+    """OSD reads a grey copy of a 300 dpi page at 150 dpi (half the time); a page it cannot tell the turn of
+    there (a near-blank one) is asked again at its own size."""
+    img = Image.open(GOLDEN / "scan200_noisy.jpg").convert("L")
+    fine = np.asarray(img.resize((img.width * 3 // 2, img.height * 3 // 2), Image.LANCZOS).convert("RGB"))
+    page = Page("fine.png", 1, np.ascontiguousarray(np.rot90(fine, k=-1)), 300.0)
+    engine = _Counting()
+    prepared = prepare_page(page, engine, load_layout())
+    assert prepared.forms and prepared.page.rotation in (90, 270) and prepared.ocr_passes == 1
+    [(h, w)] = engine.runs["osd"]
+    assert abs(h / page.image.shape[0] - 0.5) < 0.01 and abs(w / page.image.shape[1] - 0.5) < 0.01
+    blank = np.full((2481, 3508, 3), 255, np.uint8)
+    blank[1200:1230, 1500:2000] = 0
+    engine = _Counting()
+    prepare_page(Page("blank.png", 1, blank, 300.0), engine, load_layout())
+    small, full = engine.runs["osd"][:2]
+    assert abs(small[0] - 1240) <= 1 and abs(small[1] - 1754) <= 1 and full == (2481, 3508)
 
 
 def test_an_upside_down_page_is_turned_before_osd_is_asked():

@@ -215,7 +215,39 @@ def test_documents_are_read_together_as_each_alone(tmp_path):
     assert [f.page for f in together] == [1, 2, 1]
     assert [{k: (v.value, v.confidence) for k, v in f.fields.items()} for f in together] == \
            [{k: (v.value, v.confidence) for k, v in f.fields.items()} for f in alone + alone[:1]]
-    assert len(engine.runs["page"]) == 3 and sum(map(len, engine.runs.values())) < 2 * runs_alone[0] + runs_alone[1]
+    assert engine.runs["page"] == [None]  # the three page passes in one run
+    assert sum(map(len, engine.runs.values())) < 2 * runs_alone[0] + runs_alone[1]
+
+
+class _FailingTogether(_Counting):
+    """A fault that cannot be caused with a real page: Tesseract fails over a list of page images, and over one
+    page image of them alone (the second in a lot)."""
+
+    def read_words_batch(self, images, *, mode):
+        if mode == "page" and len(images) > 1:
+            raise RuntimeError("simulated failure of a shared run")
+        return super().read_words_batch(images, mode=mode)
+
+    def read_words(self, image, *, mode="page", only=""):
+        if mode == "page" and len(self.runs["page"]) == 1:
+            self.runs["page"].append("failed")
+            raise RuntimeError("simulated failure on one page")
+        return super().read_words(image, mode=mode, only=only)
+
+
+def test_a_failed_shared_page_pass_fails_only_the_page_it_fails_on(tmp_path):
+    """Should the shared run of several pages' page passes fail, each page is read alone: the page whose reading
+    fails is that file's failed page (retried next run), the other files read as alone."""
+    page = Image.fromarray(np.asarray(Image.open(GOLDEN / "fax200.tif").convert("L")))
+    for name in ("a.png", "b.png", "c.png"):
+        page.save(tmp_path / name, dpi=(200, 200))
+    alone = read_document(tmp_path / "a.png", tmp_path).forms
+    docs = read_documents([tmp_path / n for n in ("a.png", "b.png", "c.png")], tmp_path, engine=_FailingTogether())
+    assert [bool(d.quarantined) for d in docs] == [False, True, False]
+    assert docs[1].quarantined.code == "read_error" and "1ページ目" in docs[1].quarantined.reason
+    for doc in (docs[0], docs[2]):
+        assert [{k: (v.value, v.confidence) for k, v in f.fields.items()} for f in doc.forms] == \
+               [{k: (v.value, v.confidence) for k, v in f.fields.items()} for f in alone]
 
 
 def test_skewed_scan_is_straightened(tmp_path):

@@ -175,18 +175,18 @@ def test_page_that_crashes_marks_the_file_for_retry_naming_the_page(tmp_path, mo
 
     The crash is injected (a mock is the only way to cause an unexpected reader fault); the file is real.
     """
-    import taxcheck.extract.document as document
+    import taxcheck.extract.prepare as prepare
 
     p = tmp_path / "two.tif"
     _page_image().save(p, save_all=True, append_images=[_page_image()], dpi=(200, 200))
-    real = document.prepare_page
+    real = prepare._prepare
 
-    def crash_on_page_2(page, *args, **kwargs):
+    def crash_on_page_2(page, *args):
         if page.page_no == 2:
             raise RuntimeError("simulated reader fault")
-        return real(page, *args, **kwargs)
+        return (yield from real(page, *args))
 
-    monkeypatch.setattr(document, "prepare_page", crash_on_page_2)
+    monkeypatch.setattr(prepare, "_prepare", crash_on_page_2)
     res = read_document(p, tmp_path)
     assert res.quarantined is not None and res.quarantined.code == "read_error"
     assert "2ページ目" in res.quarantined.reason and "1ページ目" not in res.quarantined.reason

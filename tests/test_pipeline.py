@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from taxcheck.forms import result_columns
+from taxcheck import pipeline
 from taxcheck.pipeline import InputFile, discover, plan, run_batch, safe_error, unreadable_id
 from taxcheck.privacy import mask_digit_runs
 from taxcheck.store import document_statuses, forms_for_run, open_store, run_stats
@@ -41,7 +42,7 @@ def _done_count(db: Path) -> int:
 
 
 def test_rerun_after_kill_stores_every_form_once(tmp_path, born_digital_pdfs):
-    n = 6
+    n = pipeline.READ_TOGETHER + 2  # two lots: the kill lands after the first is stored
     born_digital_pdfs(tmp_path / "in", n, seed=7)
     out = tmp_path / "out"
     db = out / "taxcheck.db"

@@ -1,7 +1,7 @@
 """The reading stage's entry point: one file → its forms, upright pages, or a quarantine entry.
 
-A few files are read as one lot (``read_documents``): each file's pages are located first, then the boxes of
-all their forms are OCRed together, then each file's fields are read. ``read_document`` is a lot of one.
+A few files are read as one lot (``read_documents``): the forms on all their pages are located first (their
+page passes read together), then the boxes of all their forms are OCRed together, then each file's fields are read. ``read_document`` is a lot of one.
 Neither raises for a bad input file: whatever goes wrong with one document is reported as
 :class:`taxcheck.records.Quarantined` so that the nightly batch goes on.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taxcheck.extract.fields import FieldContext, prefetch, read_fields
-from taxcheck.extract.prepare import PreparedPage, ReadSettings, prepare_page
+from taxcheck.extract.prepare import PreparedPage, ReadSettings, prepare_pages
 from taxcheck.ingest import QUARANTINE_REASONS, load_document
 from taxcheck.layout.snap import line_masks
 from taxcheck.layout.template import load_layout
@@ -88,26 +88,41 @@ class _Located:
         return forms
 
 
-def _locate(path: Path, root: Path, year_hint: int | None, engine: OcrEngine, settings: ReadSettings) -> _Located:
-    """Ingest one file and find the forms on each of its pages (one bad page is a failed page, not a crash)."""
+def _locate(paths: list[Path], root: Path, year_hint: int | None, engine: OcrEngine,
+            settings: ReadSettings) -> list[_Located]:
+    """Ingest each file, then find the forms on every page of them, their page passes read together
+    (:func:`prepare_pages`; one bad page is a failed page, not a crash). Each document's ``seconds`` holds its
+    ingest and its share of the shared time, in proportion to its pages."""
+    docs: list[_Located] = []
+    pages: list[tuple[_Located, Page]] = []
+    for path in paths:
+        t0 = time.perf_counter()
+        ingested = load_document(Path(path), Path(root))
+        doc = _Located(DocumentResult(ingested.source, quarantined=ingested.quarantined))
+        doc.seconds = time.perf_counter() - t0
+        docs.append(doc)
+        pages += [(doc, page) for page in ([] if ingested.quarantined else ingested.pages)]
     t0 = time.perf_counter()
-    ingested = load_document(Path(path), Path(root))
-    doc = _Located(DocumentResult(ingested.source, quarantined=ingested.quarantined))
-    layout = load_layout()
-    for page in [] if ingested.quarantined else ingested.pages:
+    prepared_pages = prepare_pages([page for _, page in pages], engine, load_layout(), year_hint, settings)
+    for (doc, page), prepared in zip(pages, prepared_pages):
         try:
-            prepared = prepare_page(page, engine, layout, year_hint, settings)
-            doc.pages.append(prepared)
-            doc.contexts.append(_contexts(prepared, engine))
-            doc.result.pages.append(prepared.page)
+            if isinstance(prepared, Exception):
+                raise prepared
+            contexts = _contexts(prepared, engine)
         except OcrUnavailable:
             raise
         except Exception as e:  # noqa: BLE001 - one bad page must not stop the batch
             log.warning("page %d of a document could not be read (%s)", page.page_no, type(e).__name__)
             doc.result.pages.append(page)
             doc.failed.append(page.page_no)
-    doc.seconds = time.perf_counter() - t0
-    return doc
+            continue
+        doc.pages.append(prepared)
+        doc.contexts.append(contexts)
+        doc.result.pages.append(prepared.page)
+    share = (time.perf_counter() - t0) / max(1, len(pages))
+    for doc, _ in pages:
+        doc.seconds += share
+    return docs
 
 
 def _finish(doc: _Located) -> DocumentResult:
@@ -145,7 +160,7 @@ def read_documents(paths: list[Path], root: Path, year_hint: int | None = None, 
     share of the shared reading, in proportion to its forms."""
     engine = engine or get_engine()
     settings = settings or ReadSettings()
-    docs = [_locate(path, root, year_hint, engine, settings) for path in paths]
+    docs = _locate(paths, root, year_hint, engine, settings)
     jobs = [doc.jobs() for doc in docs]
     t0 = time.perf_counter()
     try:

@@ -1,7 +1,8 @@
 """The reading stage's entry point: one file → its forms, upright pages, or a quarantine entry.
 
 A few files are read as one lot (``read_documents``): the forms on all their pages are located first (their
-page passes read together), then the boxes of all their forms are OCRed together, then each file's fields are read. ``read_document`` is a lot of one.
+page passes read together), then the boxes of all their forms are OCRed together, then each file's fields are
+read. ``read_document`` is a lot of one.
 Neither raises for a bad input file: whatever goes wrong with one document is reported as
 :class:`taxcheck.records.Quarantined` so that the nightly batch goes on.
 """

@@ -95,6 +95,7 @@ def page_images(image: np.ndarray, settings: ReadSettings) -> tuple[np.ndarray, 
 # A page's preparation is a generator: it yields each image its page pass is to read and is sent that image's
 # words, so that prepare_pages reads the page passes of many pages in one Tesseract run.
 Passes = Generator[np.ndarray, list[Word], "PreparedPage"]
+PagePass = tuple[list[Word], list[Line], list[LocatedForm]]  # a page pass's words, their lines, the forms found
 
 
 def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, layout: Layout,
@@ -115,7 +116,7 @@ def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, la
 
 
 def _page_pass(src: np.ndarray, scale: float, dpi: float, engine: OcrEngine, layout: Layout,
-               year_hint: int | None) -> Generator[np.ndarray, list[Word], tuple[list[Word], list[Line], list[LocatedForm]]]:
+               year_hint: int | None) -> Generator[np.ndarray, list[Word], PagePass]:
     """The full-page OCR of ``src`` resized by ``scale`` (its words in ``src``'s pixels), its lines, its forms."""
     words = yield src if scale == 1.0 else cv2.resize(src, None, fx=scale, fy=scale,
                                                       interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
@@ -211,6 +212,7 @@ def prepare_pages(pages: list[Page], engine: OcrEngine, layout: Layout, year_hin
 
 
 def _read_alone(engine: OcrEngine, image: np.ndarray) -> list[Word] | Exception:
+    """One page pass's words, or the exception that reading it raised (for :func:`prepare_pages` to pass on)."""
     try:
         return engine.read_words(image, mode="page")
     except OcrUnavailable:

@@ -211,6 +211,7 @@ def test_documents_are_read_together_as_each_alone(tmp_path):
     docs = read_documents([both, broken, tmp_path / "page0.png"], tmp_path, engine=engine)
     assert [d.source for d in docs] == ["both.tif", "broken.png", "page0.png"]
     assert docs[1].quarantined and not docs[1].forms and not docs[0].quarantined and not docs[2].quarantined
+    assert all(d.seconds > 0 for d in docs)  # the broken file's time too: its ingest
     together = docs[0].forms + docs[2].forms
     assert [f.page for f in together] == [1, 2, 1]
     assert [{k: (v.value, v.confidence) for k, v in f.fields.items()} for f in together] == \

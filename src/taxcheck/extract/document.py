@@ -130,7 +130,8 @@ def _finish(doc: _Located) -> DocumentResult:
     """Read the boxes of a located document's forms, or say why it has none."""
     t0 = time.perf_counter()
     result = doc.result
-    if result.quarantined:
+    result.seconds += doc.seconds
+    if result.quarantined:  # by its ingest: its time is the ingest's
         return result
     failed = doc.failed
     try:
@@ -146,7 +147,7 @@ def _finish(doc: _Located) -> DocumentResult:
             result.source, f"{pages}ページ目を読み取れませんでした。{QUARANTINE_REASONS['read_error']}", "read_error")
     elif not result.forms:
         result.quarantined = Quarantined(result.source, QUARANTINE_REASONS["no_form_found"], "no_form_found")
-    result.seconds += doc.seconds + time.perf_counter() - t0
+    result.seconds += time.perf_counter() - t0
     return result
 
 

@@ -107,7 +107,7 @@ def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, la
     img, skew = straighten(img)
     src, clean = page_images(img, settings)
     shrunk = scale is None
-    scale = _page_pass_scale(page.dpi) if shrunk else scale
+    scale = _shrink_to(PAGE_PASS_DPI, page.dpi) if shrunk else scale
     words, lines, forms = yield from _page_pass(src, scale, page.dpi, engine, layout, year_hint)
     if shrunk and scale < 1.0 and forms and min(f.scale for f in forms) * 25.4 * scale < SMALL_PRINT_DPI:
         words, lines, forms = yield from _page_pass(src, 1.0, page.dpi, engine, layout, year_hint)
@@ -127,9 +127,10 @@ def _page_pass(src: np.ndarray, scale: float, dpi: float, engine: OcrEngine, lay
     return words, lines, locate_forms(lines, layout, dpi, year_hint, _box_reader(src, engine))
 
 
-def _page_pass_scale(dpi: float | None) -> float:
-    """How much the page pass shrinks a page: to :data:`PAGE_PASS_DPI` from a finer scan, else not at all."""
-    return PAGE_PASS_DPI / dpi if dpi and dpi > PAGE_PASS_DPI * 1.05 else 1.0
+def _shrink_to(target_dpi: float, dpi: float | None) -> float:
+    """How much a page scanned at ``dpi`` is shrunk to be read at ``target_dpi``: from a finer scan, else not at all
+    (the page pass to :data:`PAGE_PASS_DPI`, OSD to :data:`OSD_DPI`)."""
+    return target_dpi / dpi if dpi and dpi > target_dpi * 1.05 else 1.0
 
 
 def _box_reader(src: np.ndarray, engine: OcrEngine):
@@ -145,7 +146,7 @@ def _box_reader(src: np.ndarray, engine: OcrEngine):
 
 def _orientation(image: np.ndarray, dpi: float | None, engine: OcrEngine) -> int | None:
     """The turn OSD proposes for the page, asked of a grey copy at :data:`OSD_DPI` first, at full size if unsure."""
-    scale = OSD_DPI / dpi if dpi and dpi > OSD_DPI * 1.05 else 1.0
+    scale = _shrink_to(OSD_DPI, dpi)
     if scale < 1.0:
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
         turn = engine.orientation(cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
@@ -181,21 +182,15 @@ def prepare_pages(pages: list[Page], engine: OcrEngine, layout: Layout, year_hin
             else:
                 image = next(passes) if words is None else passes.send(words)
             waiting[i] = (passes, image)
-            return
         except StopIteration as stop:
-            prepared = stop.value
+            done[i] = stop.value
         except OcrUnavailable:
             raise
         except Exception as e:  # noqa: BLE001 - the page fails, not the lot
             done[i] = e
-            return
-        try:
-            done[i] = rectify(prepared, settings)
-        except Exception as e:  # noqa: BLE001
-            done[i] = e
 
     for i, page in enumerate(pages):
-        advance(i, _prepare(page, engine, layout, year_hint, settings), None)
+        advance(i, _prepare_rectified(page, engine, layout, year_hint, settings), None)
     while waiting:
         batch = sorted(waiting.items())
         waiting.clear()
@@ -219,6 +214,12 @@ def _read_alone(engine: OcrEngine, image: np.ndarray) -> list[Word] | Exception:
         raise
     except Exception as e:  # noqa: BLE001
         return e
+
+
+def _prepare_rectified(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | None,
+                       settings: ReadSettings) -> Passes:
+    """A page's whole preparation: :func:`_prepare`, then :func:`rectify`."""
+    return rectify((yield from _prepare(page, engine, layout, year_hint, settings)), settings)
 
 
 def rectify(prepared: PreparedPage, settings: ReadSettings = ReadSettings()) -> PreparedPage:
@@ -291,7 +292,7 @@ def _prepare(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | Non
     # read the anchor labels: once more, enlarged, the right way up as far as OSD can tell; a finer scan's small
     # print (a 4-up sheet), once more at its own size
     low = bool(page.dpi and page.dpi < UPSCALE_BELOW_DPI)
-    if low or _page_pass_scale(page.dpi) < 1.0:
+    if low or _shrink_to(PAGE_PASS_DPI, page.dpi) < 1.0:
         rot = osd if osd is not None else 0
         attempt = yield from _attempt(page, image, rot, engine, layout, year_hint, settings, UPSCALE if low else 1.0)
         passes += 1

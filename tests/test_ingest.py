@@ -100,6 +100,20 @@ def test_png_and_jpeg(tmp_path, fmt, suffix):
     assert res.quarantined is None and len(res.pages) == 1 and res.pages[0].dpi == 300  # none declared: assume 300
 
 
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_16_bit_grey_scan_keeps_its_greys(tmp_path, suffix):
+    """Scanners set to 16-bit greyscale write such PNGs and TIFFs. Pillow's own conversion clips their samples at
+    255: all but pure black came out white, and no form was found on the page."""
+    grey = np.asarray(_page_image().convert("L")).copy()
+    grey[200:220, 50:550] = 120  # mid-grey print, as on a light scan
+    grey[300:320, 50:550] = 200
+    path = tmp_path / f"g16{suffix}"
+    Image.fromarray(grey.astype(np.uint16) * 257).save(path)
+    assert Image.open(path).mode == "I;16"
+    page = load_document(path, tmp_path).pages[0]
+    assert np.array_equal(page.image[:, :, 0], grey) and np.array_equal(page.image[:, :, 2], grey)
+
+
 def test_source_is_relative_with_slashes(tmp_path):
     sub = tmp_path / "a" / "b"
     sub.mkdir(parents=True)

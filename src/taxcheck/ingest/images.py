@@ -54,8 +54,25 @@ def _plausible(image: np.ndarray, dpi: float) -> float:
     return dpi if long_px / dpi <= A3_LONG_IN * 1.1 else long_px / A4_LONG_IN
 
 
+def _wide_grey_to_l(img: Image.Image) -> Image.Image:
+    """An 8-bit grey image of a 16-bit (``I;16``), 32-bit integer (``I``) or float (``F``) grey one. Pillow's own
+    conversion clips such samples at 255 instead of scaling them, so a 16-bit scan came out white but for its
+    pure blacks, and no form was found on it. The samples are scaled from their type's full range: 16 bits for
+    ``I;16``, and for ``I`` when any sample exceeds 255 (Pillow opens some 16-bit files as ``I``); 0–1 for a
+    float image whose samples stay within it."""
+    a = np.asarray(img, dtype=np.float64)
+    peak = float(a.max()) if a.size else 0.0
+    if img.mode == "F":
+        full = 1.0 if peak <= 1.0 else 255.0
+    else:
+        full = 65535.0 if img.mode.startswith("I;16") or peak > 255 else 255.0
+    return Image.fromarray(np.clip(np.rint(a * (255.0 / full)), 0, 255).astype(np.uint8))
+
+
 def to_rgb(img: Image.Image) -> np.ndarray:
-    """RGB uint8 array of a PIL image of any mode (1-bit fax TIFF, palette PNG, alpha, CMYK)."""
+    """RGB uint8 array of a PIL image of any mode (1-bit fax TIFF, 16-bit grey scan, palette PNG, alpha, CMYK)."""
+    if img.mode.startswith("I") or img.mode == "F":
+        img = _wide_grey_to_l(img)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         bg = Image.new("RGB", img.size, "white")
         bg.paste(img.convert("RGBA"), mask=img.convert("RGBA").split()[-1])

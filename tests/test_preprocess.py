@@ -16,7 +16,7 @@ from PIL import Image
 from taxcheck.extract import read_document
 from taxcheck.extract.prepare import ReadSettings, page_images
 from taxcheck.ingest.pdf import render_pages
-from taxcheck.ocr.preprocess import descreen, even_page, flatten_paper
+from taxcheck.ocr.preprocess import descreen, even_page, flatten_paper, remove_rules
 from taxcheck.samples.quirks import photo
 
 H, W = 1200, 900
@@ -171,3 +171,26 @@ def test_photographed_form_is_read_from_the_front(form_page, spoil, tmp_path):
     assert result.quarantined is None and len(result.forms) == 1
     form = result.forms[0]
     assert {f: form.value(f) for f in expected} == expected
+
+
+def test_a_scanner_streak_goes_but_the_print_it_runs_through_stays():
+    """A speck on a feeder's glass draws a dark line down the whole page. Where it runs through a row of print,
+    glyph strokes cross it all along, which made it count as print: it stayed, and was read as a 1 or an I among
+    the digits (70000 read 700). A page-long run is a rule or a streak, never print; the strokes crossing it keep
+    their ink."""
+    h, w = 1200, 1200  # rules are 30 px long at least
+    page = np.full((h, w), 255, np.uint8)
+    strokes = np.zeros((h, w), bool)  # where the glyphs' horizontal strokes lie
+    for y in range(100, h - 100, 36):
+        for x in range(100, w - 100, 32):
+            cv2.rectangle(page, (x, y), (x + 24, y + 24), 20, 3)  # a 口-like glyph, shorter than a rule
+            strokes[y - 2:y + 3, x - 2:x + 27] = strokes[y + 22:y + 27, x - 2:x + 27] = True
+    x0 = 100 + 32 * 10 + 11  # down the middle of a column of glyphs
+    page[:, x0:x0 + 3] = np.minimum(page[:, x0:x0 + 3], 90)  # the streak, a mid grey, from top to bottom
+    clean = remove_rules(page)
+    streak = np.zeros((h, w), bool)
+    streak[:, x0:x0 + 3] = True
+    assert (clean[streak & ~strokes] > 200).all()  # gone between the strokes, within the rows of print too
+    crossing = streak & strokes & (page == 20)
+    assert crossing.any() and (clean[crossing] < 128).mean() > 0.9  # the glyphs it crossed are still whole
+    assert (clean[~streak] == page[~streak]).all()  # nothing else was touched

@@ -26,6 +26,7 @@ MIN_LINE_PX = 25
 CROSS_REACH = 8  # a run's band (rule + 1 px each side) at most this thick can be crossed by a stroke…
 STROKE_PX = 3  # …that runs this many pixels beyond it on both sides
 TEXT_CROSS_SHARE = 0.3  # a run crossed by strokes on this share of its length is print, not a rule
+STREAK_SHARE = 0.95  # a run this share of the page's height (width) long is a scanner's streak (a form has margins)
 LIGHT_PAGE_LEVEL = 140  # a page whose darkest 1 % of pixels is lighter than this was scanned light
 LIGHT_PAGE_MARGIN = 40  # …its stretched greys run from this much below that darkest 1 % (black)…
 PAPER_MARGIN = 10  # …to this much below the paper's grey (white)
@@ -144,7 +145,7 @@ def rule_bands(bw: np.ndarray, horiz: np.ndarray, vert: np.ndarray, span: int) -
     glyphs = cv2.bitwise_and(bw, cv2.bitwise_not(cv2.bitwise_or(*bands)))
     out = np.zeros(bw.shape, np.uint8)
     share = round(TEXT_CROSS_SHARE * 10)
-    for band, across in zip(bands, (0, 1)):
+    for rules, band, across in zip((horiz, vert), bands, (0, 1)):
         window = (span, 1) if across == 0 else (1, span)
         crossed = cv2.blur(_crossed(glyphs, band, across), window)  # means of 0/255 masks, as uint8
         ruled = cv2.blur(band, window)
@@ -152,8 +153,22 @@ def rule_bands(bw: np.ndarray, horiz: np.ndarray, vert: np.ndarray, span: int) -
         # so "≤" gives the same pixels as the float test did)
         ink = cv2.compare(cv2.multiply(crossed, 10, dtype=cv2.CV_16U), cv2.multiply(ruled, share, dtype=cv2.CV_16U),
                           cv2.CMP_LE)
-        out = cv2.bitwise_or(out, cv2.bitwise_and(band, ink))
+        # a dirty scanner glass draws a line down the whole page, through the print: it goes however much strokes
+        # cross it, but where one does, the glyph keeps its ink
+        streak = cv2.bitwise_and(band, cv2.dilate(_page_long(rules, across), kernel))
+        out = cv2.bitwise_or(out, cv2.bitwise_and(cv2.bitwise_and(band, ink), cv2.bitwise_not(streak)))
+        out = cv2.bitwise_or(out, cv2.bitwise_and(streak, cv2.bitwise_not(_crossed(glyphs, streak, across))))
     return out
+
+
+def _page_long(rules: np.ndarray, across: int) -> np.ndarray:
+    """The runs of a rule mask that are at least :data:`STREAK_SHARE` of the page long (along the rule: a
+    horizontal rule's width when ``across`` is 0)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
+    along, extent = (cv2.CC_STAT_WIDTH, rules.shape[1]) if across == 0 else (cv2.CC_STAT_HEIGHT, rules.shape[0])
+    lut = np.where(stats[:, along] >= STREAK_SHARE * extent, 255, 0).astype(np.uint8)
+    lut[0] = 0  # the background
+    return lut[labels] if lut.any() else np.zeros_like(rules)
 
 
 def remove_rules(grey: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@
 * Ruled-line removal: long horizontal/vertical runs found by morphological opening are painted
   white, so that frames are not read as ``|``, ``l`` or ``一``. A run that glyph strokes cross along
   much of its length is print, not a rule: the touching slashed zeros of a blurred 200 dpi JPEG make
-  one long run of their middle row, and painted white, "20,000" read as "2".
+  one long run of their middle row, and painted white, "20,000" read as "2". An upright run the whole page
+  high is a scanner's streak (a speck on a feeder's glass) and goes even where print crosses it, bar the crossing
+  strokes: through a row of digits it counted as print, stayed, and read as a 1.
 * Uneven paper: a binding shadow, recycled (tinted) paper or a crumpled sheet leaves the paper grey in
   places; global thresholds (Tesseract's Otsu, rule finding, deskew) then take whole regions of paper for
   ink. The page is divided by an estimate of its paper (``flatten_paper``), which makes the paper white again.
@@ -26,7 +28,9 @@ MIN_LINE_PX = 25
 CROSS_REACH = 8  # a run's band (rule + 1 px each side) at most this thick can be crossed by a stroke…
 STROKE_PX = 3  # …that runs this many pixels beyond it on both sides
 TEXT_CROSS_SHARE = 0.3  # a run crossed by strokes on this share of its length is print, not a rule
-STREAK_SHARE = 0.95  # a run this share of the page's height (width) long is a scanner's streak (a form has margins)
+STREAK_SHARE = 0.95  # an upright run this share of the page's height long is a scanner's streak: a form's upright
+# rules stop well short of the page's edges (at most ~55 % of an A4 page). Level runs are left alone: a fax scaled to
+# the page's width has rules 95 % of it long, and a feeder draws its streaks down a sheet, which is fed upright.
 LIGHT_PAGE_LEVEL = 140  # a page whose darkest 1 % of pixels is lighter than this was scanned light
 LIGHT_PAGE_MARGIN = 40  # …its stretched greys run from this much below that darkest 1 % (black)…
 PAPER_MARGIN = 10  # …to this much below the paper's grey (white)
@@ -153,22 +157,25 @@ def rule_bands(bw: np.ndarray, horiz: np.ndarray, vert: np.ndarray, span: int) -
         # so "≤" gives the same pixels as the float test did)
         ink = cv2.compare(cv2.multiply(crossed, 10, dtype=cv2.CV_16U), cv2.multiply(ruled, share, dtype=cv2.CV_16U),
                           cv2.CMP_LE)
-        # a dirty scanner glass draws a line down the whole page, through the print: it goes however much strokes
-        # cross it, but where one does, the glyph keeps its ink
-        streak = cv2.bitwise_and(band, cv2.dilate(_page_long(rules, across), kernel))
-        out = cv2.bitwise_or(out, cv2.bitwise_and(cv2.bitwise_and(band, ink), cv2.bitwise_not(streak)))
-        out = cv2.bitwise_or(out, cv2.bitwise_and(streak, cv2.bitwise_not(_crossed(glyphs, streak, across))))
+        rules_here = cv2.bitwise_and(band, ink)
+        streaks = _page_long(rules) if across == 1 else None
+        if streaks is not None:
+            # a dirty scanner glass draws a line down the whole page, through the print: it goes however much strokes
+            # cross it, but where one does, the glyph keeps its ink
+            streak = cv2.bitwise_and(band, cv2.dilate(streaks, kernel))
+            rules_here = cv2.bitwise_or(cv2.bitwise_and(rules_here, cv2.bitwise_not(streak)),
+                                        cv2.bitwise_and(streak, cv2.bitwise_not(_crossed(glyphs, streak, across))))
+        out = cv2.bitwise_or(out, rules_here)
     return out
 
 
-def _page_long(rules: np.ndarray, across: int) -> np.ndarray:
-    """The runs of a rule mask that are at least :data:`STREAK_SHARE` of the page long (along the rule: a
-    horizontal rule's width when ``across`` is 0)."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
-    along, extent = (cv2.CC_STAT_WIDTH, rules.shape[1]) if across == 0 else (cv2.CC_STAT_HEIGHT, rules.shape[0])
-    lut = np.where(stats[:, along] >= STREAK_SHARE * extent, 255, 0).astype(np.uint8)
+def _page_long(vert: np.ndarray) -> np.ndarray | None:
+    """The runs of an upright rule mask that are at least :data:`STREAK_SHARE` of the page high; None when there
+    is none."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(vert, connectivity=8)
+    lut = np.where(stats[:, cv2.CC_STAT_HEIGHT] >= STREAK_SHARE * vert.shape[0], 255, 0).astype(np.uint8)
     lut[0] = 0  # the background
-    return lut[labels] if lut.any() else np.zeros_like(rules)
+    return lut[labels] if lut.any() else None
 
 
 def remove_rules(grey: np.ndarray) -> np.ndarray:

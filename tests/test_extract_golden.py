@@ -236,6 +236,25 @@ class _FailingTogether(_Counting):
         return super().read_words(image, mode=mode, only=only)
 
 
+def test_a_duplex_scans_blank_backs_cost_no_ocr(tmp_path):
+    """A duplex scan holds each sheet's empty back, faint bleed-through of the front on it. Such a page was read
+    every way round (four page passes and OSD twice: ~7 s, more than a form) to find nothing. It is now told by
+    its share of print: the file reads with the Tesseract runs of its form page alone, and gives the same forms."""
+    front = Image.open(GOLDEN / "fax200.tif").convert("L")
+    rng = np.random.default_rng(0)
+    bleed = 255 - (255 - np.asarray(front, dtype=np.float32)[:, ::-1]) * 0.12  # the front, mirrored and faint
+    back = Image.fromarray(np.clip(bleed + rng.normal(-8, 3, bleed.shape), 0, 255).astype(np.uint8))
+    front.save(tmp_path / "front.tif", dpi=(200, 200), compression="tiff_lzw")
+    front.save(tmp_path / "duplex.tif", dpi=(200, 200), compression="tiff_lzw", save_all=True, append_images=[back])
+    alone, duplex = _Counting(), _Counting()
+    one = read_documents([tmp_path / "front.tif"], tmp_path, engine=alone)[0]
+    both = read_documents([tmp_path / "duplex.tif"], tmp_path, engine=duplex)[0]
+    assert duplex.runs == alone.runs and not duplex.runs["osd"]
+    assert both.quarantined is None and [f.page for f in both.forms] == [1]
+    assert [{k: v.value for k, v in f.fields.items()} for f in both.forms] == \
+           [{k: v.value for k, v in f.fields.items()} for f in one.forms]
+
+
 def test_a_failed_shared_page_pass_fails_only_the_page_it_fails_on(tmp_path):
     """Should the shared run of several pages' page passes fail, each page is read alone: the page whose reading
     fails is that file's failed page (retried next run), the other files read as alone."""

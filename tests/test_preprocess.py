@@ -16,7 +16,7 @@ from PIL import Image
 from taxcheck.extract import read_document
 from taxcheck.extract.prepare import ReadSettings, page_images
 from taxcheck.ingest.pdf import render_pages
-from taxcheck.ocr.preprocess import descreen, even_page, flatten_paper, remove_rules
+from taxcheck.ocr.preprocess import descreen, even_page, flatten_paper, is_blank, remove_rules
 from taxcheck.samples.quirks import photo
 
 H, W = 1200, 900
@@ -194,3 +194,18 @@ def test_a_scanner_streak_goes_but_the_print_it_runs_through_stays():
     crossing = streak & strokes & (page == 20)
     assert crossing.any() and (clean[crossing] < 128).mean() > 0.9  # the glyphs it crossed are still whole
     assert (clean[~streak] == page[~streak]).all()  # nothing else was touched
+
+
+def test_blank_backs_are_blank_and_faint_forms_are_not(form_page):
+    """A duplex scan's back (grey paper, noise, the front bleeding through faintly) holds no print; a form scanned
+    with low contrast on tinted paper, or in faded toner, does."""
+    _, grey = form_page
+    rng = np.random.default_rng(1)
+    back = 235 - (255 - grey[:, ::-1]) * 0.15 + rng.normal(0, 3, grey.shape)
+    assert is_blank(even_page(back.clip(0, 255).astype(np.uint8)))
+    assert is_blank(even_page(np.full((H, W), 250, np.uint8)))
+    low_contrast = 120 + grey * (205 - 120) / 255  # print a mid grey, paper a light grey
+    assert not is_blank(even_page(low_contrast.astype(np.uint8)))
+    faded = grey.copy()
+    faded[rng.random(grey.shape) < 0.6] = 255  # most of the toner gone
+    assert not is_blank(even_page(faded.astype(np.uint8)))

@@ -24,7 +24,8 @@ from taxcheck.layout.lines import Line, group_lines
 from taxcheck.layout.locate import LocatedForm, locate_forms, map_rect
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine, OcrUnavailable
-from taxcheck.ocr.preprocess import clean_for_ocr, dropout_red, even_page, light_page_levels, remove_rules, stretch_greys
+from taxcheck.ocr.preprocess import (clean_for_ocr, dropout_red, even_page, is_blank, light_page_levels, remove_rules,
+                                     stretch_greys)
 from taxcheck.records import BBox, Page, Word
 
 log = logging.getLogger(__name__)
@@ -262,6 +263,9 @@ def _prepare(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | Non
             return PreparedPage(page, clean_for_ocr(page.image), lines, forms)
         log.info("page %d: text layer holds no form title; OCR instead", page.page_no)
     image = even_page(page.image)
+    if is_blank(image):  # no OCR at all: the file's other pages say whether it holds a form
+        log.info("page %d is blank: not read", page.page_no)
+        return PreparedPage(page, image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), [], [])
     # a landscape page most often holds a portrait form on its side: OSD is asked before the first pass
     landscape = image.shape[1] > image.shape[0]
     osd = _orientation(image, page.dpi, engine) if settings.try_rotations and landscape else None

@@ -14,6 +14,7 @@
 * Dithered scans: a scanner's photo mode prints grey paper as a field of single black dots, which
   Tesseract reads as text and every empty box as ticked. Such a bilevel page is blurred back into greys
   (``descreen``) before anything else.
+* Blank pages (a duplex scan's backs) are told by their share of print and not read at all.
 * Light scans: a page whose darkest print is a mid grey (drop-out labels on a pale 200 dpi JPEG) has
   its greys stretched, or Tesseract's own thresholding loses the labels the forms are found by.
 """
@@ -38,6 +39,8 @@ PAPER_SCALE_PX = 250  # the paper is estimated on the page shrunk to this many p
 PAPER_KERNEL_PX = 7  # …as the lightest value within this many of those pixels (a glyph is 2–3 of them)
 DOT_SHARE = 0.01  # a bilevel page with this share of its pixels lone ink dots was dithered…
 DESCREEN_SIGMA_PX = 1.5  # …and is blurred this much (dots spaced 2–4 px merge into a grey)
+BLANK_INK_LEVEL = 170  # on a page whose paper was made white (even_page), print is darker than this…
+BLANK_INK_SHARE = 0.001  # …and a page with less of it is blank (the faintest form page seen, faded toner, has 0.9 %)
 EVEN_PAPER_LEVEL = 215  # a page whose paper is lighter than this everywhere (2nd percentile) is left alone
 
 
@@ -89,6 +92,14 @@ def flatten_paper(image: np.ndarray) -> np.ndarray:
 def even_page(image: np.ndarray) -> np.ndarray:
     """A scanned page as every later step expects it: dots of a dithered scan merged, paper made white."""
     return flatten_paper(descreen(image))
+
+
+def is_blank(page: np.ndarray) -> bool:
+    """Whether a page made even (:func:`even_page`) holds no print: a duplex scan's empty back, a separator sheet.
+    Bleed-through of the other side is lighter than print. Such a page cost ~7 s of OCR (every turn and OSD tried)
+    for nothing."""
+    grey = page if page.ndim == 2 else cv2.cvtColor(page[:, :, :3], cv2.COLOR_RGB2GRAY)
+    return cv2.countNonZero(cv2.compare(grey, BLANK_INK_LEVEL, cv2.CMP_LT)) < BLANK_INK_SHARE * grey.size
 
 
 def stretch_greys(grey: np.ndarray, black: float, white: float) -> np.ndarray:

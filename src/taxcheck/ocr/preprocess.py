@@ -160,7 +160,8 @@ def rule_bands(bw: np.ndarray, horiz: np.ndarray, vert: np.ndarray, span: int) -
     glyphs = cv2.bitwise_and(bw, cv2.bitwise_not(cv2.bitwise_or(*bands)))
     out = np.zeros(bw.shape, np.uint8)
     share = round(TEXT_CROSS_SHARE * 10)
-    for rules, band, across in zip((horiz, vert), bands, (0, 1)):
+    streaks = _page_long(vert)  # upright runs only (see STREAK_SHARE)
+    for band, across in zip(bands, (0, 1)):
         window = (span, 1) if across == 0 else (1, span)
         crossed = cv2.blur(_crossed(glyphs, band, across), window)  # means of 0/255 masks, as uint8
         ruled = cv2.blur(band, window)
@@ -169,8 +170,7 @@ def rule_bands(bw: np.ndarray, horiz: np.ndarray, vert: np.ndarray, span: int) -
         ink = cv2.compare(cv2.multiply(crossed, 10, dtype=cv2.CV_16U), cv2.multiply(ruled, share, dtype=cv2.CV_16U),
                           cv2.CMP_LE)
         rules_here = cv2.bitwise_and(band, ink)
-        streaks = _page_long(rules) if across == 1 else None
-        if streaks is not None:
+        if across == 1 and streaks is not None:
             # a dirty scanner glass draws a line down the whole page, through the print: it goes however much strokes
             # cross it, but where one does, the glyph keeps its ink
             streak = cv2.bitwise_and(band, cv2.dilate(streaks, kernel))

@@ -22,7 +22,6 @@ import random
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -116,14 +115,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _time_cli(rb, pngs: list[Path], workers: int) -> dict:
-    """The plain CLI over ``pngs`` with ``workers`` at once: wall seconds, and seconds a page per worker. One page
-    is read first, untimed, so that the first timing does not pay for loading the model from a cold disk."""
+    """bench/read_bench.py's CLI timing, after one page read untimed, so that the first timing does not pay for
+    loading the model from a cold disk."""
     rb._tesseract_cli(pngs[0])
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        per_page = list(pool.map(rb._tesseract_cli, pngs))
-    wall = time.perf_counter() - t0
-    return {"wall_seconds": round(wall, 1), "seconds_per_page_per_worker": round(sum(per_page) / max(1, len(per_page)), 2)}
+    wall, per_page = rb._time_cli(pngs, workers)
+    return {"wall_seconds": round(wall, 1), "seconds_per_page_per_worker": round(per_page, 2)}
 
 
 if __name__ == "__main__":

@@ -74,6 +74,14 @@ def _tesseract_cli(png: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _time_cli(pngs: list[Path], workers: int) -> tuple[float, float]:
+    """The plain CLI over ``pngs`` with ``workers`` at once: (wall seconds, seconds a page per worker)."""
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        per_page = list(pool.map(_tesseract_cli, pngs))
+    return time.perf_counter() - t0, sum(per_page) / max(1, len(per_page))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300, help="forms to generate (>= 300 for the issue's figures)")
@@ -111,11 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     if not a.skip_cli:
         with tempfile.TemporaryDirectory() as tmp:
             pngs = _page_images([f for f in files if not any(q and q["source"] in str(f) for q in quarantined)], data, Path(tmp))
-            t0 = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=a.workers) as pool:
-                per_page = list(pool.map(_tesseract_cli, pngs))
-            cli_s = time.perf_counter() - t0
-        cli = {"pages": len(pngs), "wall_seconds": round(cli_s, 1), "seconds_per_page_per_worker": round(sum(per_page) / max(1, len(per_page)), 2),
+            cli_s, per_page = _time_cli(pngs, a.workers)
+        cli = {"pages": len(pngs), "wall_seconds": round(cli_s, 1), "seconds_per_page_per_worker": round(per_page, 2),
                "pages_per_minute": round(60 * len(pngs) / cli_s, 1) if cli_s else None}
 
     result = {

@@ -25,7 +25,7 @@ from taxcheck.layout.locate import LocatedForm, locate_forms, map_rect
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine, OcrUnavailable
 from taxcheck.ocr.preprocess import (clean_for_ocr, dropout_red, even_page, is_blank, light_page_levels, remove_rules,
-                                     stretch_greys)
+                                     stretch_greys, to_grey)
 from taxcheck.records import BBox, Page, Word
 
 log = logging.getLogger(__name__)
@@ -149,8 +149,7 @@ def _orientation(image: np.ndarray, dpi: float | None, engine: OcrEngine) -> int
     """The turn OSD proposes for the page, asked of a grey copy at :data:`OSD_DPI` first, at full size if unsure."""
     scale = _shrink_to(OSD_DPI, dpi)
     if scale < 1.0:
-        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-        turn = engine.orientation(cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+        turn = engine.orientation(cv2.resize(to_grey(image), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
         if turn is not None:
             return turn
     return engine.orientation(image)
@@ -263,9 +262,10 @@ def _prepare(page: Page, engine: OcrEngine, layout: Layout, year_hint: int | Non
             return PreparedPage(page, clean_for_ocr(page.image), lines, forms)
         log.info("page %d: text layer holds no form title; OCR instead", page.page_no)
     image = even_page(page.image)
-    if is_blank(image):  # no OCR at all: the file's other pages say whether it holds a form
+    grey = to_grey(image)
+    if is_blank(grey):  # no OCR at all: the file's other pages say whether it holds a form
         log.info("page %d is blank: not read", page.page_no)
-        return PreparedPage(page, image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), [], [])
+        return PreparedPage(page, grey, [], [])
     # a landscape page most often holds a portrait form on its side: OSD is asked before the first pass
     landscape = image.shape[1] > image.shape[0]
     osd = _orientation(image, page.dpi, engine) if settings.try_rotations and landscape else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from taxcheck.ocr.preprocess import binarize
+from taxcheck.ocr.preprocess import binarize, to_grey
 from taxcheck.records import BBox
 
 WINDOW_MM = 4.0  # look this far around the box for lines
@@ -22,8 +22,7 @@ MIN_LINE_MM = 4.2  # a ruled line piece is at least this long (printed digits ar
 
 def line_masks(image: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndarray]:
     """(vertical, horizontal) ruled-line masks (uint8 0/1) of a page, frames in any ink colour."""
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    bw = binarize(grey)
+    bw = binarize(to_grey(image))
     n = max(9, int(MIN_LINE_MM * px_per_mm))
     vert = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, n)))
     horiz = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))

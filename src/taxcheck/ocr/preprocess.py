@@ -94,11 +94,16 @@ def even_page(image: np.ndarray) -> np.ndarray:
     return flatten_paper(descreen(image))
 
 
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """The luminance of an RGB page; a grey page as it is."""
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+
+
 def is_blank(page: np.ndarray) -> bool:
     """Whether a page made even (:func:`even_page`) holds no print: a duplex scan's empty back, a separator sheet.
     Bleed-through of the other side is lighter than print. Such a page cost ~7 s of OCR (every turn and OSD tried)
     for nothing."""
-    grey = page if page.ndim == 2 else cv2.cvtColor(page[:, :, :3], cv2.COLOR_RGB2GRAY)
+    grey = to_grey(page)
     return cv2.countNonZero(cv2.compare(grey, BLANK_INK_LEVEL, cv2.CMP_LT)) < BLANK_INK_SHARE * grey.size
 
 

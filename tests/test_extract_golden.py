@@ -255,6 +255,23 @@ def test_a_duplex_scans_blank_backs_cost_no_ocr(tmp_path):
            [{k: v.value for k, v in f.fields.items()} for f in one.forms]
 
 
+def test_a_page_stored_sideways_with_an_exif_orientation_needs_no_osd(tmp_path):
+    """A phone's or scanner's image whose pixels lie on their side, with the EXIF tag that turns them upright,
+    reads with exactly the Tesseract runs of the upright page (no OSD, no pass over the sideways page) and gives
+    the same forms."""
+    page = Image.open(GOLDEN / "fax200.tif").convert("L")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90° clockwise to view"
+    page.save(tmp_path / "upright.png", dpi=(200, 200))
+    page.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "sideways.png", dpi=(200, 200), exif=exif.tobytes())
+    upright, sideways = _Counting(), _Counting()
+    one = read_documents([tmp_path / "upright.png"], tmp_path, engine=upright)[0]
+    turned = read_documents([tmp_path / "sideways.png"], tmp_path, engine=sideways)[0]
+    assert sideways.runs == upright.runs and not sideways.runs["osd"]
+    assert [{k: v.value for k, v in f.fields.items()} for f in turned.forms] == \
+           [{k: v.value for k, v in f.fields.items()} for f in one.forms] != []
+
+
 def test_a_failed_shared_page_pass_fails_only_the_page_it_fails_on(tmp_path):
     """Should the shared run of several pages' page passes fail, each page is read alone: the page whose reading
     fails is that file's failed page (retried next run), the other files read as alone."""

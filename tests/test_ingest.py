@@ -100,6 +100,23 @@ def test_png_and_jpeg(tmp_path, fmt, suffix):
     assert res.quarantined is None and len(res.pages) == 1 and res.pages[0].dpi == 300  # none declared: assume 300
 
 
+@pytest.mark.parametrize("tag, turn", [(6, Image.Transpose.ROTATE_90), (3, Image.Transpose.ROTATE_180),
+                                       (8, Image.Transpose.ROTATE_270)])
+@pytest.mark.parametrize("fmt, suffix", [("JPEG", ".jpg"), ("PNG", ".png")])
+def test_a_page_stored_turned_is_turned_as_its_exif_orientation_says(tmp_path, tag, turn, fmt, suffix):
+    """Phones and some scanners store the pixels as the sensor saw them, with an EXIF orientation tag that every
+    viewer honours; the page is read the way a clerk sees it."""
+    upright = _page_image()
+    exif = Image.Exif()
+    exif[0x0112] = tag
+    path = tmp_path / f"t{suffix}"
+    upright.transpose(turn).save(path, fmt, exif=exif.tobytes(), dpi=(200, 200))
+    page = load_document(path, tmp_path).pages[0]
+    assert page.image.shape[:2] == (400, 600) and page.dpi == pytest.approx(200, abs=0.01)
+    ink = page.image[:, :, 0] < 128
+    assert ink[100:120, 50:550].mean() > 0.9 and ink.sum() < 1.1 * 20 * 500  # the bar is where it is upright
+
+
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
 def test_a_16_bit_grey_scan_keeps_its_greys(tmp_path, suffix):
     """Scanners set to 16-bit greyscale write such PNGs and TIFFs. Pillow's own conversion clips their samples at

@@ -1,6 +1,8 @@
 """Raster containers (multi-page TIFF, PNG, JPEG) → upright-unknown RGB pages.
 
-Orientation and skew are the layout stage's job; here we only decode, keep the resolution
+Orientation and skew are the layout stage's job; here we only decode, turn a page as its EXIF orientation
+tag says (phones and some scanners store the pixels as the sensor saw them and set the tag: every viewer a
+clerk uses shows the page turned, and the layout stage then needs no OSD to find it), keep the resolution
 the file declares (300 dpi assumed when it declares none) and flatten to RGB. Pixels that are not
 square (a fax in standard mode: 204 × 98 dpi) are made square at the finer resolution, or the page
 would be half its height to every later stage. A resolution that would make the page larger than A3
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from taxcheck.ingest.errors import IngestError
 from taxcheck.records import Page
@@ -90,6 +92,7 @@ def read_image(path: Path, source: str) -> list[Page]:
     try:
         for i, frame in enumerate(ImageSequence.Iterator(img), start=1):
             frame.load()
+            frame = ImageOps.exif_transpose(frame)
             image, dpi = _square(to_rgb(frame), _dpi(frame))
             pages.append(Page(source=source, page_no=i, image=image, dpi=_plausible(image, dpi)))
     except (OSError, SyntaxError, ValueError) as e:

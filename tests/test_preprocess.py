@@ -209,3 +209,36 @@ def test_blank_backs_are_blank_and_faint_forms_are_not(form_page):
     faded = grey.copy()
     faded[rng.random(grey.shape) < 0.6] = 255  # most of the toner gone
     assert not is_blank(even_page(faded.astype(np.uint8)))
+
+
+def _stamp(page: np.ndarray, centre: tuple[int, int], radius: int, alpha: float = 0.8) -> None:
+    """A seal's ring in red paste laid over ``page`` (RGB) with ``alpha`` of cover, as a stamp over print."""
+    ring = np.zeros(page.shape[:2], np.uint8)
+    cv2.circle(ring, centre, radius, 1, 8)
+    cv2.circle(ring, centre, int(radius * 0.86), 1, 6)
+    m = ring.astype(bool)
+    page[m] = (alpha * np.array([214, 31, 36]) + (1 - alpha) * page[m]).astype(np.uint8)
+
+
+def test_print_under_a_seal_stays_dark_and_the_seal_goes():
+    """A seal's paste hides the print under it: the plain drop-out (max of R and luminance) made a digit's strokes
+    under the ring a light grey (~170), and a slashed 0 read 9 on every form of that payer. Within a seal the print
+    is now black again and the ring over paper white; a drop-out form's long red rules are dropped as before."""
+    from taxcheck.ocr.preprocess import dropout_red
+
+    page = np.full((2339, 1654, 3), 255, np.uint8)  # A4 at 200 dpi
+    page[1000:1012, 600:900] = 0  # a stroke of print the seal's ring crosses
+    page[300:306, 100:1500] = (230, 120, 60)  # an orange drop-out rule
+    _stamp(page, (760, 1060), 80)
+    under = (page[1000:1012, 600:900, 0] > 150)  # the stroke's pixels under the ring (red now)
+    assert under.sum() > 100
+    out = dropout_red(page)
+    plain = np.maximum(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), page[:, :, 0])
+    assert plain[1000:1012, 600:900][under].mean() > 150  # the old drop-out: print under the ring light
+    assert out[1000:1012, 600:900][under].max() < 60  # now: black
+    ring = (page[:, :, 0] > 150) & (page[:, :, 1] < 100)
+    ring[1000:1012, 600:900] = False
+    ring[300:306] = False
+    assert np.percentile(out[ring], 5) > 240  # the ring over paper goes
+    assert np.array_equal(out[300:306], plain[300:306])  # the drop-out rule is what it was
+    assert np.array_equal(out[:900], plain[:900]) and np.array_equal(out[1200:], plain[1200:])  # nothing else moves

@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
            "| | seconds a page per worker |\n| --- | --- |\n"
            f"| pipeline (per file, as `seconds_per_page` of metrics.json) | {paired['pipeline_seconds_per_page_per_worker']} |\n"
            f"| plain `tesseract <page> - -l jpn` | {cli_spp} |\n"
-           f"| **pipeline ÷ CLI** | **{paired['ratio']}×** (rounds: {paired['round_ratio_min']}–{paired['round_ratio_max']}, "
-           f"median {paired['round_ratio_median']}) |\n")
+           f"| **pipeline ÷ CLI** | **{paired['ratio']}×** (95 % interval over the rounds, bootstrap: "
+           f"{paired['ratio_95'][0]}–{paired['ratio_95'][1]}; per round {paired['round_ratio_min']}–"
+           f"{paired['round_ratio_max']}, median {paired['round_ratio_median']}) |\n")
     if spp:
         md += (f"\nThe whole run's {spp} s a page per worker is {ratios['full_run']}× the CLI's time above; that run was "
                "timed at another hour than the side-by-side rounds.\n")
@@ -156,7 +157,12 @@ def _paired(rb, files: list, root: Path, model: Path | None, workers: int, per_r
     p_sec, c_sec = sum(r["pipeline_seconds"] for r in rows), sum(r["cli_seconds"] for r in rows)
     pages = sum(r["pages"] for r in rows)
     per_round = sorted(r["pipeline_seconds"] / r["cli_seconds"] for r in rows)
+    # how far the ratio could move with other rounds of the same kind: rounds resampled, the ratio of sums each time
+    rng = random.Random(0)
+    resampled = sorted(sum(r["pipeline_seconds"] for r in pick) / sum(r["cli_seconds"] for r in pick)
+                       for pick in ([rng.choice(rows) for _ in rows] for _ in range(2000)))
     return {"rounds": len(rows), "pages": pages, "ratio": round(p_sec / c_sec, 3),
+            "ratio_95": [round(resampled[49], 2), round(resampled[1949], 2)],
             "pipeline_seconds_per_page_per_worker": round(p_sec / max(1, sum(r["pipeline_pages"] for r in rows)), 3),
             "cli_seconds_per_page_per_worker": round(c_sec / max(1, pages), 3),
             "cli_wall_seconds": round(sum(r["cli_wall_seconds"] for r in rows), 1),

@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     md = rb._markdown(result).replace("# Reading-stage benchmark (issue #3)",
                                       "# Whole-pipeline benchmark (issues #3, #4)\n\n"
-                                      f"Command: `.venv/bin/python bench/pipeline_bench.py --set {a.set} --run {a.run}`")
+                                      f"Command: `.venv/bin/python bench/pipeline_bench.py --set {a.set} --run {a.run} "
+                                      f"--paired-files {a.paired_files} --per-round {a.per_round}`")
     md = md.replace("| reading wall time |", "| whole-pipeline wall time (read, check, score, reports) |")
     md += (f"\nPipeline pages per minute (the whole run): {result['pipeline_pages_per_minute']}.\n\n"
            f"Side by side ({paired['rounds']} rounds over {len(sample)} sampled files, {paired['pages']} pages; in each round "

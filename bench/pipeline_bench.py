@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 def _paired(rb, files: list, root: Path, model: Path | None, workers: int, per_round: int) -> dict:
     """The pipeline's per-file work (``process_files``: reading, checks, scoring, crops) and the plain CLI over the
     same files' pages, round by round, each with ``workers`` at once and the order alternating, so that both meet
-    the machine at the same speed (it drifts by a quarter within a run). One lot a worker and one CLI page are
+    the machine at the same speed (it drifts by up to a third within a run). One lot a worker and one CLI page are
     read untimed first: model loads are paid once, as in a run."""
     from concurrent.futures import ProcessPoolExecutor
 

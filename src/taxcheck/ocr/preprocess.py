@@ -63,8 +63,7 @@ def dropout_red(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
     rgb = image[:, :, :3]
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    out = np.maximum(grey, rgb[:, :, 0])
+    out = np.maximum(to_grey(rgb), rgb[:, :, 0])
     _print_under_seals(out, rgb)
     return out
 

@@ -16,7 +16,7 @@ from PIL import Image
 from taxcheck.extract import read_document
 from taxcheck.extract.prepare import ReadSettings, page_images
 from taxcheck.ingest.pdf import render_pages
-from taxcheck.ocr.preprocess import descreen, even_page, flatten_paper, is_blank, remove_rules
+from taxcheck.ocr.preprocess import descreen, dropout_red, even_page, flatten_paper, is_blank, remove_rules
 from taxcheck.samples.quirks import photo
 
 H, W = 1200, 900
@@ -224,8 +224,6 @@ def test_print_under_a_seal_stays_dark_and_the_seal_goes():
     """A seal's paste hides the print under it: the plain drop-out (max of R and luminance) made a digit's strokes
     under the ring a light grey (~170), and a slashed 0 read 9 on every form of that payer. Within a seal the print
     is now black again and the ring over paper white; a drop-out form's long red rules are dropped as before."""
-    from taxcheck.ocr.preprocess import dropout_red
-
     page = np.full((2339, 1654, 3), 255, np.uint8)  # A4 at 200 dpi
     page[1000:1012, 600:900] = 0  # a stroke of print the seal's ring crosses
     page[300:306, 100:1500] = (230, 120, 60)  # an orange drop-out rule

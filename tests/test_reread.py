@@ -482,22 +482,6 @@ def test_page_pass_reads_red_print_the_clean_page_drops_it():
     assert (src[100:190] < 128).any() and not (clean[100:190] < 128).any()
 
 
-def test_rules_are_found_once_on_the_page_pass_image_and_painted_white_on_both():
-    # a black rule and a rule in red drop-out ink: the page pass's image (darkest channel) shows both, and both
-    # go from it and from the clean page (where the red one was a light tint, not paper); black print stays
-    from taxcheck.extract.prepare import ReadSettings, page_images
-
-    line = _scan_line("給与支払報告書", GOTHIC, 30)[:, :330]
-    page = np.full((200, 330, 3), 255, np.uint8)
-    page[10:100][line < 128] = (0, 0, 0)
-    page[120:123, 5:325] = (0, 0, 0)
-    page[160:163, 5:325] = (230, 60, 40)
-    src, clean = page_images(page, ReadSettings())
-    for image in (src, clean):
-        assert (image[118:125, 5:325] == 255).all() and (image[158:165, 5:325] == 255).all()
-        assert (image[10:100] < 128).any()
-
-
 def test_touching_zeros_that_make_a_long_run_are_print_not_a_rule():
     # a 源泉徴収税額 of 20,000 on a blurred 200 dpi JPEG, with its box's rules around it: the touching
     # slashed zeros make one run as long as a short rule through their middle. Painted white, the

@@ -244,16 +244,11 @@ def _page_long(vert: np.ndarray) -> np.ndarray | None:
     return lut[labels] if lut.any() else None
 
 
-def rule_pixels(grey: np.ndarray) -> np.ndarray:
-    """255 on the pixels of ruled lines that are not glyph ink (:func:`rule_bands`), 0 elsewhere."""
-    bw = binarize(grey)
-    horiz, vert = rule_mask(bw)
-    return rule_bands(bw, horiz, vert, max(MIN_LINE_PX, int(grey.shape[1] * LINE_MIN_FRACTION)))
-
-
 def remove_rules(grey: np.ndarray) -> np.ndarray:
     """Grey image with ruled lines painted white."""
-    return cv2.bitwise_or(grey, rule_pixels(grey))
+    bw = binarize(grey)
+    horiz, vert = rule_mask(bw)
+    return cv2.bitwise_or(grey, rule_bands(bw, horiz, vert, max(MIN_LINE_PX, int(grey.shape[1] * LINE_MIN_FRACTION))))
 
 
 def clean_for_ocr(image: np.ndarray) -> np.ndarray:

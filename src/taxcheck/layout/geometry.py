@@ -35,7 +35,15 @@ def rotate_image(image: np.ndarray, angle_deg: float) -> np.ndarray:
 
 
 def _profile_score(bw: np.ndarray, angle: float) -> float:
-    rot = rotate_image(bw, angle) if angle else bw
+    """Sharpness of the row profile of ``bw`` (ink = 255) turned by ``angle``; the corners the turn brings in are
+    paper (0): filled white as a page is, they were ink, a ramp of rows whose weight grew with the angle and,
+    on a light noisy scan, outweighed the print (2.5° of skew measured as 0.2°)."""
+    if angle:
+        h, w = bw.shape
+        rot = cv2.warpAffine(bw, cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), (w, h), flags=cv2.INTER_LINEAR,
+                             borderValue=0)
+    else:
+        rot = bw
     prof = rot.sum(axis=1, dtype=np.float64)
     return float(np.var(np.diff(prof)))
 

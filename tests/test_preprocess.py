@@ -242,6 +242,27 @@ def test_print_under_a_seal_stays_dark_and_the_seal_goes():
     assert np.array_equal(out[:900], plain[:900]) and np.array_equal(out[1200:], plain[1200:])  # nothing else moves
 
 
+def test_the_page_pass_sees_print_under_a_seal_and_red_labels_elsewhere():
+    """The page pass reads each pixel's darkest channel, where a drop-out form's red labels are as dark as black print;
+    a seal's paste was as dark there too, and the payer's name under it read as a blot. Within a seal the print is
+    black and the ring over paper white now; a red rule elsewhere stays as dark as before."""
+    from taxcheck.ocr.preprocess import darkest_channel
+
+    page = np.full((2339, 1654, 3), 255, np.uint8)
+    page[1000:1012, 600:900] = 0
+    page[300:306, 100:1500] = (230, 120, 60)
+    _stamp(page, (760, 1060), 80)
+    out = darkest_channel(page)
+    plain = page.min(axis=2)
+    under = page[1000:1012, 600:900, 0] > 150
+    assert out[1000:1012, 600:900][under].max() < 60
+    ring = (page[:, :, 0] > 150) & (page[:, :, 1] < 100)
+    ring[1000:1012, 600:900] = False
+    ring[300:306] = False
+    assert np.percentile(plain[ring], 95) < 100 and np.percentile(out[ring], 5) > 240  # was dark, now paper
+    assert np.array_equal(out[:900], plain[:900]) and np.array_equal(out[1200:], plain[1200:])  # the red rule too
+
+
 @pytest.mark.parametrize("skew", [-8.6, -3.2, 0.8, 6.4])
 def test_skew_is_found_over_the_whole_search_range(skew):
     # a real 200 dpi scan, light and noisy, that lies ~1.9° askew, turned further by hand: the search must move by

@@ -68,6 +68,18 @@ def dropout_red(image: np.ndarray) -> np.ndarray:
     return out
 
 
+def darkest_channel(image: np.ndarray) -> np.ndarray:
+    """Grey image of each pixel's darkest channel, where print in red or orange drop-out ink is as dark as black
+    print (what the page pass reads, for a drop-out form's labels), with the print under a seal recovered as in
+    :func:`dropout_red`: there the seal's paste is as dark as the print and hides it."""
+    if image.ndim == 2:
+        return image
+    rgb = image[:, :, :3]
+    out = cv2.min(cv2.min(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
+    _print_under_seals(out, rgb)
+    return out
+
+
 def _print_under_seals(out: np.ndarray, rgb: np.ndarray) -> None:
     """Within each seal on the page (a compact blob of red ink, :data:`SEAL_MM`), the red pixels of ``out`` take
     their red channel stretched from the print under the ink (black) to the ink over paper (white).

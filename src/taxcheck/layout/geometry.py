@@ -26,24 +26,20 @@ def rotate_bound(image: np.ndarray, quarter_turns_cw: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=-k))
 
 
-def rotate_image(image: np.ndarray, angle_deg: float) -> np.ndarray:
-    """Rotate counter-clockwise by ``angle_deg`` about the centre, keeping the size, white fill."""
+def rotate_image(image: np.ndarray, angle_deg: float, fill: int = 255) -> np.ndarray:
+    """Rotate counter-clockwise by ``angle_deg`` about the centre, keeping the size; the corners brought in are
+    ``fill`` (white paper)."""
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
-    border = (255, 255, 255) if image.ndim == 3 else 255
+    border = (fill, fill, fill) if image.ndim == 3 else fill
     return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
 
 
 def _profile_score(bw: np.ndarray, angle: float) -> float:
-    """Sharpness of the row profile of ``bw`` (ink = 255) turned by ``angle``; the corners the turn brings in are
-    paper (0): filled white as a page is, they were ink, a ramp of rows whose weight grew with the angle and,
-    on a light noisy scan, outweighed the print (2.5° of skew measured as 0.2°)."""
-    if angle:
-        h, w = bw.shape
-        rot = cv2.warpAffine(bw, cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), (w, h), flags=cv2.INTER_LINEAR,
-                             borderValue=0)
-    else:
-        rot = bw
+    """Sharpness of the row profile of ``bw`` (ink = 255) turned by ``angle``. The corners the turn brings in are
+    paper (0): filled white as a page is, they were ink, a ramp of rows whose weight grew with the angle and, on a
+    light noisy scan, outweighed the print (a page 1.9° askew measured as 0.2°)."""
+    rot = rotate_image(bw, angle, fill=0) if angle else bw
     prof = rot.sum(axis=1, dtype=np.float64)
     return float(np.var(np.diff(prof)))
 
@@ -70,7 +66,7 @@ def deskew_angle(image: np.ndarray) -> float:
 
     The page is shrunk before its red is dropped (the profile needs no full-size drop-out); the coarse search
     (0.5° steps over the whole range) runs on the page shrunk to half the profile's width, where such a step still
-    moves a row's ends by ~4 px: the same angles on the benchmark's upright pages, in ~0.6 of the time."""
+    moves a row's ends by ~4 px: the same angles on 68 sampled pages of the benchmark, upright, in ~0.6 of the time."""
     small = _shrunk(image, PROFILE_WIDTH_PX)
     bw = binarize(dropout_red(small) if small.ndim == 3 else small)
     coarse = _best_angle(_shrunk(bw, PROFILE_WIDTH_PX // 2), np.arange(-SKEW_RANGE_DEG, SKEW_RANGE_DEG + 1e-9, 0.5))

@@ -51,6 +51,7 @@ SURE_NAME = 0.6  # a name read at least this sure speaks for a フリガナ read
 STRAY_LABEL_PAD_EM = 0.25  # a row label reaching into a box's crop is whited out this much larger (see _row_labels)…
 MIN_LINES_EM = 2.0  # …in a text box at least this many em tall
 DATE_PT = 10.0  # date parts are printed at 10 pt whatever the form's value size
+SNAP_NEAR_MM = 4.0  # a cell edge this near a box (template mm) is one of the lines the box is snapped to
 
 
 @dataclass
@@ -83,19 +84,27 @@ class FieldContext:
         return BBox(b.x0 + dx, b.y0 + dy, b.x1 + dx, b.y1 + dy)
 
     def _shift(self, rect: tuple) -> tuple[float, float]:
-        """Local correction of the fitted transform from the ruled cells around ``rect`` (cached)."""
+        """Local correction of the fitted transform from the ruled cells around ``rect`` (cached): the page
+        positions of the edges of the cells beside it (the vertical edges of the cells in its rows, within
+        :data:`SNAP_NEAR_MM` of it across, and the horizontal ones of the cells in its columns), all cells at once."""
         if rect not in self.shifts:
+            if "_cells" not in self.cache:
+                self.cache["_cells"] = np.array(self.form.version.cells, dtype=float).reshape(-1, 4)
+            c = self.cache["_cells"]
             x0, y0, x1, y1 = rect
-            near = 4.0
-            v_edges, h_edges = [], []
-            for cx0, cy0, cx1, cy1 in self.form.version.cells:
-                if cy0 < y1 and cy1 > y0:  # cell rows overlapping the box: their vertical edges
-                    v_edges += [self.form.to_page(x, (max(cy0, y0) + min(cy1, y1)) / 2)[0] for x in (cx0, cx1) if x0 - near <= x <= x1 + near]
-                if cx0 < x1 and cx1 > x0:
-                    h_edges += [self.form.to_page((max(cx0, x0) + min(cx1, x1)) / 2, y)[1] for y in (cy0, cy1) if y0 - near <= y <= y1 + near]
-            raw = self.form.rect_to_page(rect)
-            self.shifts[rect] = snap_shift(raw, sorted(set(round(e, 1) for e in v_edges)), sorted(set(round(e, 1) for e in h_edges)),
-                                           self.line_masks, self.form.scale)
+            rows = (c[:, 1] < y1) & (c[:, 3] > y0)
+            mid_y = (np.maximum(c[:, 1], y0) + np.minimum(c[:, 3], y1)) / 2
+            xs = c[:, [0, 2]]
+            at = rows[:, None] & (xs >= x0 - SNAP_NEAR_MM) & (xs <= x1 + SNAP_NEAR_MM)
+            v_edges = self.form.points_to_page(xs[at], np.broadcast_to(mid_y[:, None], xs.shape)[at])[0]
+            cols = (c[:, 0] < x1) & (c[:, 2] > x0)
+            mid_x = (np.maximum(c[:, 0], x0) + np.minimum(c[:, 2], x1)) / 2
+            ys = c[:, [1, 3]]
+            at = cols[:, None] & (ys >= y0 - SNAP_NEAR_MM) & (ys <= y1 + SNAP_NEAR_MM)
+            h_edges = self.form.points_to_page(np.broadcast_to(mid_x[:, None], ys.shape)[at], ys[at])[1]
+            self.shifts[rect] = snap_shift(self.form.rect_to_page(rect), sorted({round(e, 1) for e in v_edges.tolist()}),
+                                           sorted({round(e, 1) for e in h_edges.tolist()}), self.line_masks,
+                                           self.form.scale)
         return self.shifts[rect]
 
     def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM,

@@ -79,6 +79,9 @@ class LocatedForm:
     def to_page(self, x: float, y: float) -> tuple[float, float]:
         return _map(self.matrix, x, y)
 
+    def points_to_page(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return map_points(self.matrix, xs, ys)
+
     def rect_to_page(self, rect: Rect, margin_mm: float = 0.0) -> BBox:
         return map_rect(self.matrix, rect, margin_mm)
 
@@ -92,6 +95,12 @@ def _map(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
     """Template point (mm) → page (px) under a 2×3 affine or 3×3 homography ``m``."""
     p = m @ np.array([x, y, 1.0])
     return (float(p[0]), float(p[1])) if m.shape[0] == 2 else (float(p[0] / p[2]), float(p[1] / p[2]))
+
+
+def map_points(m: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_map` of many template points at once (page x and y arrays)."""
+    p = m @ np.vstack([xs, ys, np.ones_like(xs)])
+    return (p[0], p[1]) if m.shape[0] == 2 else (p[0] / p[2], p[1] / p[2])
 
 
 def map_rect(m: np.ndarray, rect: Rect, margin_mm: float = 0.0) -> BBox:

@@ -78,9 +78,9 @@ def page_images(image: np.ndarray, settings: ReadSettings) -> tuple[np.ndarray, 
     """(what the full-page OCR reads, the clean page the boxes are cut from), both with rules removed.
 
     The page pass reads the darkest channel, so that labels printed in red/orange drop-out ink read as
-    well as black ones (a seal lifted off the print it covers); the boxes are cut from the page with red dropped. A page scanned light has both
-    stretched alike. On a grey page the two are the same image, and its rules are removed once (~0.2 s of
-    a 300 dpi page)."""
+    well as black ones (a seal lifted off the print it covers); the boxes are cut from the page with red
+    dropped. A page scanned light has both stretched alike. On a grey page the two are the same image, and its
+    rules are removed once (~0.2 s of a 300 dpi page)."""
     clean_grey = dropout_red(image)
     if settings.ocr_dropout_red:
         grey = clean_grey

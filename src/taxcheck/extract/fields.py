@@ -102,9 +102,8 @@ class FieldContext:
             ys = c[:, [1, 3]]
             at = cols[:, None] & (ys >= y0 - SNAP_NEAR_MM) & (ys <= y1 + SNAP_NEAR_MM)
             h_edges = self.form.points_to_page(np.broadcast_to(mid_x[:, None], ys.shape)[at], ys[at])[1]
-            self.shifts[rect] = snap_shift(self.form.rect_to_page(rect), sorted({round(e, 1) for e in v_edges.tolist()}),
-                                           sorted({round(e, 1) for e in h_edges.tolist()}), self.line_masks,
-                                           self.form.scale)
+            v, h = (sorted({round(e, 1) for e in edges.tolist()}) for edges in (v_edges, h_edges))
+            self.shifts[rect] = snap_shift(self.form.rect_to_page(rect), v, h, self.line_masks, self.form.scale)
         return self.shifts[rect]
 
     def read(self, rect, kind: str, margin_mm: float = FIELD_MARGIN_MM,

@@ -24,8 +24,8 @@ from taxcheck.layout.lines import Line, group_lines
 from taxcheck.layout.locate import LocatedForm, locate_forms, map_rect
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine, OcrUnavailable
-from taxcheck.ocr.preprocess import (clean_for_ocr, darkest_channel, dropout_red, even_page, is_blank,
-                                     light_page_levels, remove_rules, stretch_greys, to_grey)
+from taxcheck.ocr.preprocess import (clean_for_ocr, darkest_and_dropout, even_page, is_blank, light_page_levels,
+                                     remove_rules, stretch_greys, to_grey)
 from taxcheck.records import BBox, Page, Word
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,8 @@ def page_images(image: np.ndarray, settings: ReadSettings) -> tuple[np.ndarray, 
     well as black ones (a seal lifted off the print it covers); the boxes are cut from the page with red
     dropped. A page scanned light has both stretched alike. On a grey page the two are the same image, and its
     rules are removed once (~0.2 s of a 300 dpi page)."""
-    clean_grey = dropout_red(image)
-    if settings.ocr_dropout_red:
-        grey = clean_grey
-    else:
-        grey = darkest_channel(image)
+    darkest, clean_grey = darkest_and_dropout(image)
+    grey = clean_grey if settings.ocr_dropout_red else darkest
     levels = light_page_levels(grey)
     if levels is not None:  # both images stretched alike, or the boxes are cut from a page too light to hold ink
         grey, clean_grey = stretch_greys(grey, *levels), stretch_greys(clean_grey, *levels)

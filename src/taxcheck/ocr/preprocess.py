@@ -63,26 +63,34 @@ def dropout_red(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
     rgb = image[:, :, :3]
-    out = np.maximum(to_grey(rgb), rgb[:, :, 0])
-    _print_under_seals(out, rgb)
+    out = _red_dropped(rgb)
+    _print_under_seals(rgb, out)
     return out
 
 
-def darkest_channel(image: np.ndarray) -> np.ndarray:
-    """Grey image of each pixel's darkest channel, where print in red or orange drop-out ink is as dark as black
-    print (what the page pass reads, for a drop-out form's labels), with the print under a seal recovered as in
-    :func:`dropout_red`: there the seal's paste is as dark as the print and hides it."""
+def darkest_and_dropout(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each pixel's darkest channel, :func:`dropout_red`) of a page, the seals found once for both.
+
+    In the darkest channel print in red or orange drop-out ink is as dark as black print (what the page pass reads,
+    for a drop-out form's labels); a seal's paste is as dark as the print it covers, so there, too, the print under a
+    seal is recovered."""
     if image.ndim == 2:
-        return image
+        return image, image
     rgb = image[:, :, :3]
-    out = cv2.min(cv2.min(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
-    _print_under_seals(out, rgb)
-    return out
+    darkest = cv2.min(cv2.min(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
+    dropped = _red_dropped(rgb)
+    _print_under_seals(rgb, darkest, dropped)
+    return darkest, dropped
 
 
-def _print_under_seals(out: np.ndarray, rgb: np.ndarray) -> None:
-    """Within each seal on the page (a compact blob of red ink, :data:`SEAL_MM`), the red pixels of ``out`` take
-    their red channel stretched from the print under the ink (black) to the ink over paper (white).
+def _red_dropped(rgb: np.ndarray) -> np.ndarray:
+    """The max of R and the luminance (see :func:`dropout_red`), before seals."""
+    return np.maximum(to_grey(rgb), rgb[:, :, 0])
+
+
+def _print_under_seals(rgb: np.ndarray, *outs: np.ndarray) -> None:
+    """Within each seal on the page (a compact blob of red ink, :data:`SEAL_MM`), the red pixels of each of ``outs``
+    take their red channel stretched from the print under the ink (black) to the ink over paper (white).
 
     The seal's paste covers the print: black under it scans as a dark red (R ~170 against ~225 for the ink on
     paper), which the plain drop-out turns into a light grey that Tesseract misreads (a slashed 0 read 9, 蓮 read
@@ -109,7 +117,8 @@ def _print_under_seals(out: np.ndarray, rgb: np.ndarray) -> None:
         if high - low < SEAL_MIN_SPREAD:
             continue
         lut = np.clip((np.arange(256) - low) * 255.0 / (high - low), 0, 255).astype(np.uint8)
-        out[region][ink] = lut[levels]
+        for out in outs:
+            out[region][ink] = lut[levels]
 
 
 def _redness(rgb: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ a scanner spoils it, read with real Tesseract; its own text layer is the truth.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,7 +17,9 @@ from PIL import Image
 from taxcheck.extract import read_document
 from taxcheck.extract.prepare import ReadSettings, page_images
 from taxcheck.ingest.pdf import render_pages
-from taxcheck.ocr.preprocess import descreen, dropout_red, even_page, flatten_paper, is_blank, remove_rules
+from taxcheck.layout.geometry import deskew_angle, rotate_image
+from taxcheck.ocr.preprocess import (darkest_and_dropout, descreen, dropout_red, even_page, flatten_paper, is_blank,
+                                     remove_rules)
 from taxcheck.samples.quirks import photo
 
 H, W = 1200, 900
@@ -220,14 +223,20 @@ def _stamp(page: np.ndarray, centre: tuple[int, int], radius: int, alpha: float 
     page[m] = (alpha * np.array([214, 31, 36]) + (1 - alpha) * page[m]).astype(np.uint8)
 
 
+def _sealed_page() -> np.ndarray:
+    """An A4 page at 200 dpi: a stroke of print a seal's ring crosses, and an orange drop-out rule above it."""
+    page = np.full((2339, 1654, 3), 255, np.uint8)
+    page[1000:1012, 600:900] = 0
+    page[300:306, 100:1500] = (230, 120, 60)
+    _stamp(page, (760, 1060), 80)
+    return page
+
+
 def test_print_under_a_seal_stays_dark_and_the_seal_goes():
     """A seal's paste hides the print under it: the plain drop-out (max of R and luminance) made a digit's strokes
     under the ring a light grey (~170), and a slashed 0 read 9 on every form of that payer. Within a seal the print
     is now black again and the ring over paper white; a drop-out form's long red rules are dropped as before."""
-    page = np.full((2339, 1654, 3), 255, np.uint8)  # A4 at 200 dpi
-    page[1000:1012, 600:900] = 0  # a stroke of print the seal's ring crosses
-    page[300:306, 100:1500] = (230, 120, 60)  # an orange drop-out rule
-    _stamp(page, (760, 1060), 80)
+    page = _sealed_page()
     under = (page[1000:1012, 600:900, 0] > 150)  # the stroke's pixels under the ring (red now)
     assert under.sum() > 100
     out = dropout_red(page)
@@ -245,14 +254,11 @@ def test_print_under_a_seal_stays_dark_and_the_seal_goes():
 def test_the_page_pass_sees_print_under_a_seal_and_red_labels_elsewhere():
     """The page pass reads each pixel's darkest channel, where a drop-out form's red labels are as dark as black print;
     a seal's paste was as dark there too, and the payer's name under it read as a blot. Within a seal the print is
-    black and the ring over paper white now; a red rule elsewhere stays as dark as before."""
-    from taxcheck.ocr.preprocess import darkest_channel
-
-    page = np.full((2339, 1654, 3), 255, np.uint8)
-    page[1000:1012, 600:900] = 0
-    page[300:306, 100:1500] = (230, 120, 60)
-    _stamp(page, (760, 1060), 80)
-    out = darkest_channel(page)
+    black and the ring over paper white now; a red rule elsewhere stays as dark as before. The drop-out made with
+    it is :func:`dropout_red`'s."""
+    page = _sealed_page()
+    out, dropped = darkest_and_dropout(page)
+    assert np.array_equal(dropped, dropout_red(page))
     plain = page.min(axis=2)
     under = page[1000:1012, 600:900, 0] > 150
     assert out[1000:1012, 600:900][under].max() < 60
@@ -268,10 +274,6 @@ def test_skew_is_found_over_the_whole_search_range(skew):
     # a real 200 dpi scan, light and noisy, that lies ~1.9° askew, turned further by hand: the search must move by
     # the turn. The corners a turn brings in count as paper: as ink they outweighed this page's print, and every
     # turn measured ±0.2° (the page was read askew)
-    from pathlib import Path
-
-    from taxcheck.layout.geometry import deskew_angle, rotate_image
-
     page = np.asarray(Image.open(Path(__file__).parent / "golden" / "scan200_noisy.jpg").convert("RGB"))
     own = deskew_angle(page)
     assert 1.5 < abs(own) < 2.5

@@ -120,7 +120,7 @@ def evaluate(
 def train(
     data: list[Path] = typer.Option(
         ..., exists=True, file_okay=False,
-        help="Labelled runs: folders holding results.csv (+ findings) and truth.json."),
+        help="Labelled runs: folders holding forms.jsonl (from `taxcheck run`) and the generator's truth.json."),
     out: Path = typer.Option(Path("models/default"), help="Where to write the model and metadata.json."),
     target_recall: float = typer.Option(0.99, help="Recall the threshold is chosen for on held-out data."),
     db: Optional[str] = typer.Option(None, help="Store URL holding staff decisions to learn from as well."),

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-round", type=int, default=16, help="files a round of the side-by-side timing")
     ap.add_argument("--out", type=Path, default=HERE, help="folder for pipeline_bench.md/.json")
     a = ap.parse_args(argv)
+    if a.paired_files < max(a.workers, 1) or a.per_round < a.workers:
+        # checked before the run: the timing comes after it, and a run of the whole set takes a quarter of an hour
+        ap.error("the side-by-side timing needs --paired-files and --per-round of at least --workers files")
     rb = _read_bench()
 
     from taxcheck.evaluate import score

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from taxcheck.classify.features import FEATURE_NAMES, batch_features
 from taxcheck.classify.model import FlagModel, ModelIntegrityError, load_model, save_model
 from taxcheck.classify.train import choose_threshold, load_run, train_model
 from taxcheck.normalize.payers import settle_payers
-from taxcheck.records import BBox, Finding, form_to_dict
+from taxcheck.records import Finding, form_to_dict
 from taxcheck.rules.checks import check_batch
 
 
@@ -435,40 +434,6 @@ def test_name_kana_and_place_features_say_whether_the_reading_fits():
     assert X.loc[good.key, ["kana_family_agrees", "kana_given_agrees", "address_known", "payer_address_known"]].tolist() == [1, 1, 1, 1]
     assert X.loc[bad.key, ["kana_family_agrees", "kana_given_agrees", "address_known"]].tolist() == [1, 0, 0]
     assert math.isnan(X.loc[bad.key, "payer_address_known"])  # no address: nothing to say
-
-
-def test_scan_features_say_how_many_pixels_the_form_had_and_where_its_values_came_from():
-    scanned = make_form({"recipient_name": "福田 浩", "payment_amount": "4000000", "remarks": ""}, key=1)
-    scanned.bbox = BBox(100, 200, 1330, 1100)  # a form printed two to a sheet at 200 dpi
-    digital = make_form({"recipient_name": "福田 浩", "payment_amount": "4000000"}, key=2)
-    digital.fields = {k: replace(fv, source="text_layer") for k, fv in digital.fields.items()}
-    digital.fields["payment_amount"] = replace(digital.fields["payment_amount"], source="ocr")
-    X = batch_features([scanned, digital], {scanned.key: [], digital.key: []})
-    assert X.loc[scanned.key, "form_width_px"] == 1230
-    assert math.isnan(X.loc[digital.key, "form_width_px"])  # not located: nothing to say
-    assert X.loc[scanned.key, "text_layer_share"] == 0  # the blank remarks box does not count
-    assert X.loc[digital.key, "text_layer_share"] == 0.5
-
-
-def test_a_confidence_rare_for_its_box_in_the_batch_is_a_feature():
-    # 40 forms: birth dates read right at 0.1-0.5 as Tesseract does, addresses at 0.8-0.99; one address read at 0.3
-    forms = [make_form({"birth_date": "1980-01-01", "recipient_address": "東京都練馬区旭丘3丁目25番16号"}, key=k)
-             for k in range(40)]
-    for k, form in enumerate(forms):
-        form.fields["birth_date"].confidence = 0.1 + 0.01 * k
-        form.fields["recipient_address"].confidence = 0.8 + 0.004 * k
-    odd = forms[7]
-    odd.fields["recipient_address"].confidence = 0.3  # higher than most birth dates, lowest of the addresses
-    X = batch_features(forms, {f.key: [] for f in forms})
-    assert X.loc[odd.key, "conf_surprise_max"] == pytest.approx(math.log10(40))
-    assert X.loc[odd.key, "n_conf_surprise_2"] == 0  # 1 in 40 is not the lowest 1 %
-    typical = forms[30]
-    assert X.loc[typical.key, "conf_surprise_max"] < 0.5
-    # read from a text layer, a box has no confidence to compare; a box read on fewer than 30 forms says nothing
-    for form in forms:
-        form.fields["recipient_address"].source = "text_layer"
-    X = batch_features(forms[:20] + [odd], {f.key: [] for f in forms})
-    assert X["conf_surprise_max"].isna().all()
 
 
 def test_a_payer_name_unlike_the_payers_other_forms_is_a_feature():

@@ -1,12 +1,11 @@
 """Form → feature vector for the flagging classifier, in the spirit of Raha and HoloDetect.
 
 An error shows in many weak signals at once: which statutory checks fired and by how much (residuals
-scaled by the amount), how sure the reader was of each box and how rare that confidence is for the box in
-the batch, how many pixels the form had, whether a value has the shape its box expects (digit counts,
-round thousands, a tax not in ¥100 steps), how unusual it is for its payer and for the batch (z-scores),
-and whether the form carries a *legal* oddity (乙欄, 中途退職, 所得金額調整控除, 前職 in 摘要, …) that
-explains a surprising value. The model learns to weigh them, so it can tell errors from oddities and catch
-misreads that no rule sees.
+scaled by the amount), how sure the reader was of each box, whether a value has the shape its box
+expects (digit counts, round thousands, a tax not in ¥100 steps), how unusual it is for its payer and
+for the batch (z-scores), and whether the form carries a *legal* oddity (乙欄, 中途退職,
+所得金額調整控除, 前職 in 摘要, …) that explains a surprising value. The model learns to weigh them,
+so it can tell errors from oddities and catch misreads that no rule sees.
 
 The feature list is fixed (``FEATURE_NAMES``) and stored with the model; a batch always yields a
 DataFrame with exactly these columns in this order.
@@ -64,7 +63,6 @@ PAGE_READ_BOXES = ("recipient_name", "recipient_kana", "recipient_address", "pay
 PAYER_TEXT = ("payer_name", "payer_address")
 LIFE_INSURANCE_MAX = 120_000  # 生命保険料控除 cannot exceed this (新旧合計の上限)
 EARTHQUAKE_MAX = 50_000  # 地震保険料控除の上限
-SURPRISE_MIN_READS = 30  # a box read on fewer forms of the batch has no spread to compare a confidence with
 ODDITY_FLAGS = ("otsu", "widow", "single_parent", "working_student", "self_disabled_special", "self_disabled_other")
 
 _KANA_RE = re.compile(r"^[\u30A0-\u30FF\u3040-\u309F\s・ー]+$")
@@ -78,7 +76,6 @@ def _names() -> list[str]:
     for code in CODES:
         names += [f"fired_{code}", f"resid_{code}"]
     names += ["n_findings", "n_always_error", "n_warnings"]
-    names += ["form_width_px", "text_layer_share"]
     names += ["conf_min", "conf_mean", "conf_p10", "n_low_conf_0_6", "n_low_conf_0_8", "n_raw_differs"]
     names += [f"conf_{b}" for b in KEY_BOXES]
     names += [f"page_alike_{b}" for b in PAGE_READ_BOXES] + ["n_page_differs"]
@@ -114,7 +111,6 @@ def _names() -> list[str]:
     ]
     names += ["z_pay_batch", "z_social_ratio_batch", "z_tax_ratio_batch", "z_pay_payer", "payer_forms",
               "z_pay_annualised_payer", "z_pay_annualised_batch"]
-    names += ["conf_surprise_max", "n_conf_surprise_2"]
     names += [f"{c}_as_payer_others" for c in PAYER_TEXT]
     names += [f"{c}_settled" for c in PAYER_TEXT]
     names += ["payer_number_as_name_others"]
@@ -185,17 +181,6 @@ def _confidence_features(form: Form) -> dict[str, float]:
         fv = form.fields.get(b)
         out[f"conf_{b}"] = float(fv.confidence) if fv is not None and not fv.blank else math.nan
     return out
-
-
-def _scan_features(form: Form) -> dict[str, float]:
-    """How the form reached us: its width in the page image's pixels (a form scanned at 200 dpi or printed two to
-    a sheet gives each glyph a third fewer pixels, and is misread more often; NaN when the form was not located)
-    and the share of its values taken from a PDF's text layer (those are the printed characters, not a reading)."""
-    present = [fv for fv in form.fields.values() if not fv.blank]
-    return {
-        "form_width_px": float(form.bbox.x1 - form.bbox.x0) if form.bbox is not None else math.nan,
-        "text_layer_share": sum(fv.source == "text_layer" for fv in present) / len(present) if present else math.nan,
-    }
 
 
 def _page_read_features(form: Form) -> dict[str, float]:
@@ -312,7 +297,6 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     for form in forms:
         row = {}
         row.update(_finding_features(findings.get(form.key, [])))
-        row.update(_scan_features(form))
         row.update(_confidence_features(form))
         row.update(_page_read_features(form))
         row.update(_shape_features(form))
@@ -321,7 +305,6 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
     df = pd.DataFrame(rows, index=[f.key for f in forms], columns=list(FEATURE_NAMES), dtype=float)
     if not forms:
         return df
-    df["conf_surprise_max"], df["n_conf_surprise_2"] = _confidence_surprise(forms)
     df["z_pay_batch"] = _z(df["pay_log"].to_numpy())
     df["z_social_ratio_batch"] = _z(df["social_ratio"].to_numpy())
     df["z_tax_ratio_batch"] = _z(df["tax_ratio"].to_numpy())
@@ -355,33 +338,6 @@ def batch_features(forms: list[Form], findings: dict[str, list[Finding]]) -> pd.
             by_name[(name, address)].append(i)
     df["payer_number_as_name_others"] = _share_read(forms, read, by_name, "payer_number")
     return df
-
-
-def _confidence_surprise(forms: list[Form]) -> tuple[np.ndarray, np.ndarray]:
-    """How rare each form's reading confidences are for their boxes in this batch: for each box read by OCR,
-    −log10 of the share of the batch's OCR readings of that box at or below this confidence; per form the
-    largest (``conf_surprise_max``) and how many boxes reach 2, the batch's lowest 1 % (``n_conf_surprise_2``).
-
-    Tesseract's confidence means something else on every box: a right birth date often reads at 0.1, a right
-    address rarely below 0.5 (benchmark seed 9001: 0.9 % of right birth dates at 0.0, no right address at 0.26,
-    where misreads sit). The form-level minimum mixes them; a box's own spread tells. Most readings in a batch
-    are right (a few per cent of a box are misread), so the batch's spread stands for the right readings'; a box
-    fewer than ``SURPRISE_MIN_READS`` forms read says nothing (NaN when no box does)."""
-    by_box: dict[str, list[float]] = defaultdict(list)
-    for form in forms:
-        for name, fv in form.fields.items():
-            if not fv.blank and fv.source == "ocr":
-                by_box[name].append(fv.confidence)
-    spread = {name: np.sort(np.asarray(c)) for name, c in by_box.items() if len(c) >= SURPRISE_MIN_READS}
-    top = np.full(len(forms), np.nan)
-    count = np.zeros(len(forms))
-    for i, form in enumerate(forms):
-        surprises = [-math.log10(np.searchsorted(spread[name], fv.confidence, side="right") / len(spread[name]))
-                     for name, fv in form.fields.items() if name in spread and not fv.blank and fv.source == "ocr"]
-        if surprises:
-            top[i] = max(surprises)
-            count[i] = sum(x >= 2 for x in surprises)
-    return top, count
 
 
 def _share_read(forms: list[Form], read: list[Form], groups: dict[str, list[int]], column: str) -> np.ndarray:

@@ -611,6 +611,21 @@ def test_a_digit_box_read_with_a_digit_too_many_is_read_glyph_by_glyph(fixture, 
     assert (out["a"].text, out["a"].confidence) == left_alone
 
 
+def test_a_reading_the_vote_set_aside_wins_when_the_glyphs_read_it():
+    # a 2-up fax's birth year "40" beside its cell's remnant rule: eng read 40, jpn and eng at the other size read
+    # the rule as "1" and outvoted it. The box holds two glyphs; read one by one they give 40, the set-aside reading
+    img = np.asarray(Image.open(DATA / "year_40_beside_rule_remnant_fax_2up.png").convert("L"))
+    rows = [("a", 0, img, 1.0, BBox(0, 0, 1, 1))]
+    voted = _vote(_read("40", 0.6), _read("1", 0.0), _read("1", 0.0))
+    assert voted.text == "1" and voted.others == ("40",)
+    out = {"a": voted}
+    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
+    assert out["a"].text == "40" and out["a"].confidence < 0.7
+    out = {"a": BoxRead("1", 0.0, [])}  # nothing set aside: a glyph reading that replaces digits is refused
+    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
+    assert out["a"].text == "1"
+
+
 def test_the_space_after_a_squeezed_address_block_number_is_kept():
     # a long address printed smaller and squeezed to fit its box (2-up image PDF, box cut with 30 px
     # around it): ハ's two strokes stand a fifth of an em apart, so ハ was judged a narrow glyph and the

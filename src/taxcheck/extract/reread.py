@@ -127,6 +127,7 @@ class BoxRead:
     text: str
     confidence: float
     words: list[Word]
+    others: tuple[str, ...] = ()  # digit box: the digits of the readings the vote set aside (see _recheck_digit_count)
 
 
 def cut_out(grey: np.ndarray, box: BBox) -> np.ndarray:
@@ -955,7 +956,8 @@ def _vote(first: BoxRead, jpn: BoxRead, other_size: BoxRead) -> BoxRead:
     if len({a, b, c}) > 1:
         backing = [conf for d, conf in said if d == _digits(chosen.text)]
         conf = max(backing) if len(backing) >= 2 else chosen.confidence
-        chosen = BoxRead(chosen.text, conf * DISAGREEMENT_PENALTY, chosen.words)
+        others = tuple(d for d in (a, b, c) if d and d != _digits(chosen.text))
+        chosen = BoxRead(chosen.text, conf * DISAGREEMENT_PENALTY, chosen.words, others)
     return chosen
 
 
@@ -1062,7 +1064,8 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
     Each glyph is read on its own line (jpn: eng gives up on a lone 1), a plain bar is a 1, a zero's shape a 0.
     The re-reading is taken only when every glyph gave one digit and, of the two readings, the shorter's
     digits are among the longer's in order (digits are restored or dropped, never replaced: the two arcs of a
-    faint 0 are two bars), and with less confidence."""
+    faint 0 are two bars), or when it is a reading the vote set aside (a fax's year "40" read "40" by eng and "1",
+    its cell's remnant rule, by the other two: glyph by glyph it is 40 again), and with less confidence."""
     rows, pending = [], {}
     for key, _, img, f, box in digit_rows:
         if key in cell_parts:
@@ -1087,8 +1090,8 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         # a lone slashed zero reads as 9 or as nothing: its shape decides (see _recheck_digit_zeros)
         zeros = [t if t == "1" else _zero_by_shape(t, g) for t, g in zip(texts, glyphs)]  # a bar's 1 is no zero
         first, again = _digits(out[key].text), "".join(zeros)
-        if all(len(t) == 1 and t.isdigit() for t in zeros) and any(
-                _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again)):
+        if all(len(t) == 1 and t.isdigit() for t in zeros) and (again in out[key].others or any(
+                _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again))):
             conf = mean_confidence(words) if words else out[key].confidence
             out[key] = BoxRead(again, conf * DISAGREEMENT_PENALTY, words)
 

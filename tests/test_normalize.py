@@ -327,6 +327,9 @@ def test_a_kana_that_is_the_common_reading_with_a_mark_lost_is_told(kana, name, 
 @pytest.mark.parametrize(("kana", "name", "want"), [
     ("イトクウ リン", "伊藤 凛", "イトウ リン"),  # a kana read inside the family part
     ("タカハン ケンタ", "高橋 健太", "タカハシ ケンタ"),  # one misread
+    ("ナカジマ タカン", "中島 隆", "ナカジマ タカシ"),  # ｼ read ﾝ: not タカ (also 隆) with a stray kana
+    ("モリ ヒロン", "森 浩", "モリ ヒロシ"),
+    ("モリ ケツ", "森 健", "モリ ケン"),
     ("ハシモト ユイチ", "橋本 雄一", "ハシモト ユウイチ"),  # one lost
     ("ムラカミ ケン", "村上 健太", "ムラカミ ケンタ"),  # one lost of three: the two kept, in order
     ("ネコ ユイ", "金子 結衣", "カネコ ユイ"),  # the first one lost (the commonest slip of half-width kana)

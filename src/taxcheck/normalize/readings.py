@@ -36,6 +36,10 @@ MAX_NAME_LENGTH = 8  # a person's name without its space; longer is no single pe
 # Marks glued to either end of a name (a ruling read as |, a corner as 」): no Japanese name has them.
 _NOT_NAME_ENDS = re.compile(r"^[^\u3040-\u30ff\u3400-\u9fff々〆]+|[^\u3040-\u30ff\u3400-\u9fff々〆]+$")
 _SMALL = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+# Half-width ｼ ﾝ ﾂ ｿ differ only in the slant of their strokes: OCR reads one for another. In four generated runs,
+# nine フリガナ ending in シ (タカシ, ヒロシ) were read ン, and the reading one kana short (タカ, ヒロ: 隆 and 浩 have
+# both) was taken for them; no trailing ン was a stray kana.
+_LOOKALIKE = str.maketrans("ンツソ", "シシシ")
 
 
 @lru_cache(maxsize=1)
@@ -139,6 +143,11 @@ def marks_lost(kana: str, name: str) -> bool:
     return False
 
 
+def _same_but_lookalikes(read: str, reading: str) -> bool:
+    """Whether ``read`` is ``reading`` but for marks, size and look-alike kana (タカン for タカシ)."""
+    return _loose(read).translate(_LOOKALIKE) == _loose(reading).translate(_LOOKALIKE)
+
+
 def _but_one_at_an_end(read: str, reading: str) -> bool:
     """Whether ``read`` is ``reading`` (marks aside) with one extra kana at either end: a speck or a ruling
     read as ソ, ィ. A kana missing or wrong inside is not settled here."""
@@ -148,12 +157,13 @@ def _but_one_at_an_end(read: str, reading: str) -> bool:
 
 def _match(read: str, part: str, *, stray: bool = True) -> str | None:
     """The reading of ``part`` that ``read`` spells: itself when it is one, else the one reading it differs
-    from only in marks, else (with ``stray``) the one it holds with one kana more. None when there is
-    none, or several: コウ fits both こう and ごう of 剛."""
+    from only in marks, else the one it differs from only in look-alike kana, else (with ``stray``) the one it
+    holds with one kana more. None when there is none, or several: コウ fits both こう and ごう of 剛."""
     options = readings(part)
     if read in options:
         return read
-    for test in (_same_but_marks, _but_one_at_an_end) if stray else (_same_but_marks,):
+    tests = (_same_but_marks, _same_but_lookalikes) + ((_but_one_at_an_end,) if stray else ())
+    for test in tests:
         near = [r for r in options if test(read, r)]
         if near:
             return near[0] if len(near) == 1 else None

@@ -17,7 +17,7 @@ from taxcheck.classify import Scorer
 from taxcheck.classify.decide import LOW_CONFIDENCE, decide
 from taxcheck.classify.features import FEATURE_NAMES, batch_features
 from taxcheck.classify.model import FlagModel, ModelIntegrityError, load_model, save_model
-from taxcheck.classify.train import choose_threshold, load_run, train_model
+from taxcheck.classify.train import OOF_REPEATS, choose_threshold, load_run, train_model
 from taxcheck.normalize.payers import settle_payers
 from taxcheck.records import Finding, form_to_dict
 from taxcheck.rules.checks import check_batch
@@ -152,6 +152,9 @@ def test_training_writes_model_and_metadata(trained):
     v = saved["validation"]
     assert v["at_threshold"]["recall"] >= 0.95 and v["n_forms"] == 600
     assert v["roc_auc"] > 0.8
+    # the folds drawn several times: the threshold is the median drawing's
+    assert len(v["thresholds_by_drawing"]) == OOF_REPEATS
+    assert saved["threshold"] == sorted(v["thresholds_by_drawing"])[OOF_REPEATS // 2]
 
 
 def test_saved_model_reloads_and_scores_identically(trained, tmp_path):

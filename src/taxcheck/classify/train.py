@@ -23,8 +23,9 @@ input folder — are one.
 
 The threshold is the largest risk cut-off at which the out-of-fold recall (forms flagged by an
 ``always_error`` or review rule count as caught) still reaches ``target_recall`` with ``RECALL_CONFIDENCE``
-(a Clopper–Pearson bound, so that a new batch's recall, not only the validation forms', meets it); the final model is then fitted on
-all the data. Writes ``model.skops`` + ``metadata.json`` into ``out``.
+(a Clopper–Pearson bound, so that a new batch's recall, not only the validation forms', meets it), as the median
+over ``OOF_REPEATS`` drawings of the folds; the final model is then fitted on all the data. Writes ``model.skops`` +
+``metadata.json`` into ``out``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ log = logging.getLogger(__name__)
 FORMS_FILE = "forms.jsonl"
 TRUTH_FILE = "truth.json"
 OOF_FOLDS = 5
+# The folds are drawn this many times (an odd number) and the median drawing's threshold is taken: one drawing's
+# threshold rests on the few lowest-ranked positives of its folds (six drawings on seeds 121-123 gave 0.020 to
+# 0.025, which flagged 51.6 % to 57.2 % of the seed-9001 benchmark), and a lucky drawing ships as readily as a
+# typical one.
+OOF_REPEATS = 3
 # How sure we want to be that the recall on new batches reaches the target, not just on the validation forms.
 RECALL_CONFIDENCE = 0.8
 
@@ -449,12 +455,16 @@ def train_model(data_dirs: list[Path], out: Path, target_recall: float = 0.99, s
         raise ValueError("the training runs hold only one class of form; generate more forms")
     sheets = np.array([f"{f.page}:{f.source}" for b in batches for f in b.forms])  # runs of one set: one group
     folds = min(OOF_FOLDS, int(np.bincount(y).min()), len(set(sheets)))
-    oof = out_of_fold_risk(X, y, params, folds=folds, groups=sheets)
-    threshold = choose_threshold(oof, y, always, target_recall, recall_confidence)
+    oofs = [out_of_fold_risk(X, y, params, folds=folds, groups=sheets, seed=s) for s in range(OOF_REPEATS)]
+    thresholds = [choose_threshold(o, y, always, target_recall, recall_confidence) for o in oofs]
+    median = int(np.argsort(thresholds)[len(thresholds) // 2])
+    threshold, oof = thresholds[median], oofs[median]  # the median drawing's threshold and validation figures
     flagged = always | (oof > threshold)
     rules = np.concatenate([[any(f.severity == "error" for f in b.findings[k.key]) for k in b.forms] for b in batches])
     validation = {
-        "method": f"{folds}-fold out-of-fold predictions, folds by sheet",
+        "method": f"{folds}-fold out-of-fold predictions, folds by sheet, drawn {OOF_REPEATS} times: the figures "
+                  "and threshold of the drawing whose threshold is the median",
+        "thresholds_by_drawing": thresholds,
         "n_forms": int(len(y)),
         "n_positive": int(y.sum()),
         "n_misread": int(np.concatenate([b.misread for b in batches]).sum()),

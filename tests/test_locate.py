@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+
 from taxcheck.layout.lines import group_lines
 from taxcheck.layout.locate import label_points, locate_forms, year_in_box
+from taxcheck.layout.snap import fit_frame, line_masks
 from taxcheck.layout.template import load_layout
 from taxcheck.records import BBox, Word
 
@@ -94,3 +98,29 @@ def test_labels_read_poorly_under_a_title_read_whole_still_place_the_form():
     assert locate_forms(group_lines(_page(whole, anchors=3, read=_garbled)), load_layout(), DPI) == []
     cover = "給与支払報告書（総括表）"
     assert locate_forms(group_lines(_page(cover, anchors=10, read=_garbled)), load_layout(), DPI) == []
+
+
+def _ruled_page(version) -> np.ndarray:
+    """A page with nothing but ``version``'s ruled cells, printed where _page puts the form."""
+    w, h = version.size_mm
+    img = np.full((int(OFFSET[1] + h * PX) + 60, int(OFFSET[0] + w * PX) + 60), 255, np.uint8)
+    for x0, y0, x1, y1 in version.cells:
+        cv2.rectangle(img, (round(OFFSET[0] + x0 * PX), round(OFFSET[1] + y0 * PX)),
+                      (round(OFFSET[0] + x1 * PX), round(OFFSET[1] + y1 * PX)), 0, 2)
+    return img
+
+
+def test_a_title_read_whole_over_illegible_labels_is_a_form_when_its_ruled_frame_is_where_it_says():
+    # a blurred 200 dpi scan in pale drop-out ink: no label reads even in part, but the title does, and the form's
+    # ruled frame lies where the title puts it (seed 9002: four such files were quarantined as holding no form)
+    version = load_layout().for_year(2025)
+    lines = group_lines(_page("給与支払報告書（個人別明細書）", anchors=0))
+    masks = line_masks(_ruled_page(version), PX)
+    (form,) = locate_forms(lines, load_layout(), DPI,
+                           fit_frame=lambda v, init: fit_frame(masks, init, v.cells, v.size_mm))
+    assert form.tax_year == 2025 and abs(form.scale - PX) < 0.01 * PX
+    assert abs(form.matrix[0, 2] - OFFSET[0]) < 3 and abs(form.matrix[1, 2] - OFFSET[1]) < 3
+    # …and not when the page has no such frame (a cover letter naming the form)
+    blank = line_masks(np.full_like(_ruled_page(version), 255), PX)
+    assert locate_forms(lines, load_layout(), DPI,
+                        fit_frame=lambda v, init: fit_frame(blank, init, v.cells, v.size_mm)) == []

@@ -21,7 +21,8 @@ import numpy as np
 from taxcheck.extract.reread import cut_out
 from taxcheck.layout.geometry import rotate_bound, straighten
 from taxcheck.layout.lines import Line, group_lines
-from taxcheck.layout.locate import LocatedForm, locate_forms, map_rect
+from taxcheck.layout.locate import FrameFit, LocatedForm, locate_forms, map_rect
+from taxcheck.layout.snap import fit_frame, line_masks
 from taxcheck.layout.template import Layout
 from taxcheck.ocr.base import OcrEngine, OcrUnavailable
 from taxcheck.ocr.preprocess import (clean_for_ocr, darkest_and_dropout, even_page, is_blank, light_page_levels,
@@ -106,15 +107,16 @@ def _attempt(page: Page, image: np.ndarray, rotation: int, engine: OcrEngine, la
     src, clean = page_images(img, settings)
     shrunk = scale is None
     scale = _shrink_to(PAGE_PASS_DPI, page.dpi) if shrunk else scale
-    words, lines, forms = yield from _page_pass(src, scale, page.dpi, engine, layout, year_hint)
+    frame = _frame_fitter(img)
+    words, lines, forms = yield from _page_pass(src, scale, page.dpi, engine, layout, year_hint, frame)
     if shrunk and scale < 1.0 and forms and min(f.scale for f in forms) * 25.4 * scale < SMALL_PRINT_DPI:
-        words, lines, forms = yield from _page_pass(src, 1.0, page.dpi, engine, layout, year_hint)
+        words, lines, forms = yield from _page_pass(src, 1.0, page.dpi, engine, layout, year_hint, frame)
     upright = Page(page.source, page.page_no, img, page.dpi, words, "ocr", rotation)
     return PreparedPage(upright, clean, lines, forms, skew, 1)
 
 
 def _page_pass(src: np.ndarray, scale: float, dpi: float, engine: OcrEngine, layout: Layout,
-               year_hint: int | None) -> Generator[np.ndarray, list[Word], PagePass]:
+               year_hint: int | None, frame: FrameFit | None = None) -> Generator[np.ndarray, list[Word], PagePass]:
     """The full-page OCR of ``src`` resized by ``scale`` (its words in ``src``'s pixels), its lines, its forms."""
     words = yield src if scale == 1.0 else cv2.resize(src, None, fx=scale, fy=scale,
                                                       interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
@@ -122,7 +124,19 @@ def _page_pass(src: np.ndarray, scale: float, dpi: float, engine: OcrEngine, lay
         words = [Word(w.text, w.confidence, BBox(w.bbox.x0 / scale, w.bbox.y0 / scale,
                                                  w.bbox.x1 / scale, w.bbox.y1 / scale)) for w in words]
     lines = group_lines(words)
-    return words, lines, locate_forms(lines, layout, dpi, year_hint, _box_reader(src, engine))
+    return words, lines, locate_forms(lines, layout, dpi, year_hint, _box_reader(src, engine), frame)
+
+
+def _frame_fitter(img: np.ndarray) -> FrameFit:
+    """Fits a form version's ruled frame to the rules of the page ``img`` (rules kept) near a title's guess
+    (:func:`taxcheck.layout.snap.fit_frame`); the page's rules are found on the first call only."""
+    masks: list = []
+
+    def fit(version, init: np.ndarray):
+        if not masks:
+            masks.append(line_masks(img, float(np.hypot(init[0, 0], init[1, 0]))))
+        return fit_frame(masks[0], init, version.cells, version.size_mm)
+    return fit
 
 
 def _shrink_to(target_dpi: float, dpi: float | None) -> float:

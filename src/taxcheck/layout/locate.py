@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from taxcheck.layout.lines import LabelHit, Line, canon, find_label
+from taxcheck.layout.snap import MIN_FRAME_COVER
 from taxcheck.layout.template import Label, Layout, LayoutVersion, Rect
 from taxcheck.records import BBox
 
@@ -56,6 +57,10 @@ def year_from_text(text: str) -> int | None:
         return ERA_BASE[m.group(1)] + n
     m = _GREGORIAN_YEAR.search(t)
     return int(m.group(1)) if m else None
+
+
+# (version, the title's 2×3 guess) → (the fit of the version's ruled frame to the page's rules, the share of them found)
+FrameFit = Callable[[LayoutVersion, np.ndarray], tuple[np.ndarray, float]]
 
 
 @dataclass
@@ -276,9 +281,12 @@ def year_in_box(text: str) -> int | None:
 
 
 def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int | None = None,
-                 read_text: Callable[[BBox], str] | None = None) -> list[LocatedForm]:
+                 read_text: Callable[[BBox], str] | None = None, fit_frame: FrameFit | None = None,
+                 ) -> list[LocatedForm]:
     """Every salary-report form on a page whose words were grouped into ``lines``. A form whose title line
-    gave no year has the box where the year is printed read again with ``read_text`` (page box → text)."""
+    gave no year has the box where the year is printed read again with ``read_text`` (page box → text). A title
+    read whole over labels read too poorly even to match loosely is a form when ``fit_frame`` (version, the title's
+    2×3 guess → the fit of the version's ruled frame to the page's rules, the share of them found) finds its frame."""
     # Titles: each version's title text (they share the core 「給与支払報告書」).
     titles = {v.title_text for v in layout.versions.values()}
     title_hits: list[LabelHit] = []
@@ -313,6 +321,7 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
         if init is None:
             continue
         hits = hits_by_label
+        framed = False
         m, chosen = _fit_from_title(version, init, hits)
         if len(chosen) < MIN_ANCHORS and th.score == 1.0:
             # a title read whole over labels read too poorly to match (a blurred 200 dpi JPEG in pale drop-out
@@ -322,9 +331,16 @@ def locate_forms(lines: list[Line], layout: Layout, dpi: float, year_hint: int |
             m_loose, chosen_loose = _fit_from_title(version, init, loose)
             if len(chosen_loose) >= LOOSE_MIN_ANCHORS:
                 hits, m, chosen = loose, m_loose, chosen_loose
+            elif fit_frame is not None:
+                # no label to go by: the form's ruled frame, where the title puts it (a cover letter has none)
+                m_frame, cover = fit_frame(version, init)
+                if cover >= MIN_FRAME_COVER:  # kept as fitted: refitted to the title's characters alone, its scale
+                    # is the title's (~4 % off), and the boxes at the foot of the form a row off
+                    m, framed = m_frame, True
+                    chosen = _choose(version, m, hits, REFINE_RADIUS_MM * 2, float(m[0, 0]))[0]
         if year is None:  # no year anywhere: the 令和2年分 layout has 基礎控除の額; guess by the anchors found
             version = _guess_version(layout, m, hits) or version
-        if len(chosen) < MIN_ANCHORS:  # a title alone (a cover letter naming the form) is no form
+        if len(chosen) < MIN_ANCHORS and not framed:  # a title alone (a cover letter naming the form) is no form
             continue
         if not year_read and read_text is not None and version.year_rect is not None:
             boxed = year_in_box(read_text(map_rect(m, version.year_rect)))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train models/default on real pipeline output: generate → run (real OCR) → train.
-#   bench/train_default.sh                       # 3 runs of 1,500 forms, seeds 121-123 (models/default, session 24)
+#   bench/train_default.sh                       # 4 runs of 1,500 forms, seeds 121-124 (models/default, session 25)
 #   N=400 SEEDS="301" OUT=/tmp/m bench/train_default.sh   # a small try
 # Each run folder gets forms.jsonl (from `taxcheck run`) and a copy of the generator's truth.json, which is
 # what `taxcheck train` reads. Finished steps are skipped on a rerun (delete WORK to start over).
@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="$ROOT/.venv/bin/python"
 N="${N:-1500}"
-SEEDS="${SEEDS:-121 122 123}"
+SEEDS="${SEEDS:-121 122 123 124}"
 WORK="${WORK:-/tmp/taxcheck_train}"
 OUT="${OUT:-$ROOT/models/default}"
 WORKERS="${WORKERS:-2}"

@@ -32,14 +32,21 @@ def line_masks(image: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndar
     return (vert > 0).astype(np.uint8), (horiz > 0).astype(np.uint8)
 
 
+def _pixels_under(profile: np.ndarray, positions: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(line pixels, inside): the profile's line pixels at each position (rounded) moved by each shift, position ×
+    shift (0 off the profile), and which of those fall on it."""
+    at = np.round(positions).astype(int)[:, None] + shifts
+    inside = (at >= 0) & (at < profile.size)
+    return np.where(inside, profile[np.clip(at, 0, profile.size - 1)], 0.0), inside
+
+
 def _best_shift(profile: np.ndarray, edges: list[float], origin: float, max_shift: int) -> int:
     """The shift (-max_shift..max_shift) that lays most line pixels under the edges; the smallest of equals."""
     if not edges or profile.size == 0:
         return 0
     shifts = np.arange(-max_shift, max_shift + 1)
-    at = np.round(np.asarray(edges) - origin).astype(int)[:, None] + shifts  # edge × shift → profile index
-    inside = (at >= 0) & (at < profile.size)
-    scores = np.where(inside, profile[np.clip(at, 0, profile.size - 1)], 0.0).sum(axis=0)
+    pixels, inside = _pixels_under(profile, np.asarray(edges) - origin, shifts)
+    scores = pixels.sum(axis=0)
     best, best_score = 0, 0.0
     for d, score, seen in zip(shifts.tolist(), scores.tolist(), inside.any(axis=0).tolist()):
         if seen and (score > best_score * 1.0001 or (score == best_score and abs(d) < abs(best))):
@@ -106,9 +113,7 @@ def _best_offset(profile: np.ndarray, rules: list[Rule], scale: float, guess: fl
     at = np.array([r[0] for r in rules])
     length = np.array([r[2] - r[1] for r in rules])
     offsets = np.arange(int(guess) - span, int(guess) + span + 1)
-    idx = np.round(at[None, :] * scale + offsets[:, None]).astype(int)
-    inside = (idx >= 0) & (idx < profile.size)
-    score = (np.where(inside, profile[np.clip(idx, 0, profile.size - 1)], 0.0) * length).sum(axis=1)
+    score = (_pixels_under(profile, at * scale, offsets)[0] * length[:, None]).sum(axis=0)
     best = int(np.argmax(score))
     return float(offsets[best]), float(score[best]) / (scale * length.sum())
 

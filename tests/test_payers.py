@@ -66,6 +66,31 @@ def test_one_sure_reading_outvotes_two_garbled_ones_and_an_unsure_far_reading_is
     assert out[2].fields["payer_address"].value == ADDRESS and out[2].fields["payer_address"].as_read == unsure
 
 
+def test_the_page_pass_readings_vote_on_characters_only():
+    # seed 9002's 山本工務店: the box re-read 浩 at 0.71 on one form and 洗 at 0.74 on the other; the page pass read
+    # the boxes 浩 (with its own spaces between words) and 活
+    name, slip = "山本工務店 山本 浩", "山本工務店 山本 洗"
+    forms = _forms([ADDRESS, ADDRESS], confidences=[0.9, 0.9])
+    for f, own, conf, page in zip(forms, [name, slip], [0.71, 0.74], ["山本 工務 店 山本 浩", "山本工務店 山本 活"]):
+        f.fields["payer_name"].value, f.fields["payer_name"].confidence, f.fields["payer_name"].page_read = own, conf, page
+    assert [f.value("payer_name") for f in settle_payers(forms)] == [name, name]
+    for f in forms:
+        f.fields["payer_name"].page_read = None
+    assert [f.value("payer_name") for f in settle_payers(forms)] == [slip, slip]  # without them the surer wins
+
+
+def test_a_page_reading_cut_short_or_with_a_stray_mark_removes_and_adds_nothing():
+    lost = "東京都新宿区西新宿5-25-11 第ビル6階"  # 第一 read 第 on one form, as sure as the other
+    forms = _forms([ADDRESS, lost], confidences=[0.7, 0.7001])
+    forms[0].fields["payer_address"].page_read = "東京都新宿区西新宿5-25-11 第一ビル"  # cut at the box's edge
+    forms[1].fields["payer_address"].page_read = "東京都新宿区 西新宿5-25-11 第一ビル6階"
+    assert [f.value("payer_address") for f in settle_payers(forms)] == [ADDRESS, ADDRESS]
+    forms = _forms([ADDRESS, ADDRESS], confidences=[0.3, 0.3])
+    for f in forms:
+        f.fields["payer_address"].page_read = "ノ東京都新宿区西新宿5-25-1 第一ビル6階"
+    assert settle_payers(forms) == forms  # a mark only the page pass saw, a digit only it lost: nothing changes
+
+
 def test_a_text_layer_is_what_the_payer_typed_and_wins_over_any_number_of_scans():
     # two scans misread a slashed zero alike (4-19-12); the born-digital form's text layer says 4-10-12
     slip, typed = "東京都中野区中野4-19-12", "東京都中野区中野4-10-12"

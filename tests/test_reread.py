@@ -626,6 +626,21 @@ def test_a_reading_the_vote_set_aside_wins_when_the_glyphs_read_it():
     assert out["a"].text == "1"
 
 
+def test_a_lone_glyph_the_readings_disputed_is_read_again_on_its_own():
+    # a 2-up scan's birth month "1" beside its cell's remnant rule: eng read "4" at both sizes, jpn "1". The box
+    # holds one glyph, a plain bar: the set-aside reading wins, as unsure as the vote left it or less
+    img = np.asarray(Image.open(DATA / "month_1_beside_rule_remnant_scan_2up.png").convert("L"))
+    rows = [("a", 0, img, 1.0, BBox(0, 0, 1, 1))]
+    voted = _vote(_read("4", 0.65), _read("1", 0.9), _read("4", 0.65))
+    assert voted.text == "4" and voted.others == ("1",)
+    out = {"a": voted}
+    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
+    assert out["a"].text == "1" and out["a"].confidence <= voted.confidence
+    out = {"a": BoxRead("4", 0.9, [])}  # the readings agreed: the box is not read again
+    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
+    assert out["a"].text == "4" and out["a"].confidence == 0.9
+
+
 def test_the_space_after_a_squeezed_address_block_number_is_kept():
     # a long address printed smaller and squeezed to fit its box (2-up image PDF, box cut with 30 px
     # around it): ハ's two strokes stand a fifth of an em apart, so ハ was judged a narrow glyph and the

@@ -1061,6 +1061,8 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
     - or with more, read unsure: a fax's month "7" between its cell's remnant rules read "17";
     - amounts whose thousands group is not 3 digits: a fax's "480,000" read "480,", its zeros lost; "40 000"
       (split at the 千 mark) read "40 6000".
+    - and short boxes read with as many, where the three readings disagreed: a 2-up scan's month "1" beside its
+      cell's remnant rule read "4" by eng at both sizes and "1" by jpn.
     Each glyph is read on its own line (jpn: eng gives up on a lone 1), a plain bar is a 1, a zero's shape a 0.
     The re-reading is taken only when every glyph gave one digit and, of the two readings, the shorter's
     digits are among the longer's in order (digits are restored or dropped, never replaced: the two arcs of a
@@ -1078,7 +1080,8 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         n = len(glyphs)
         lost = 1 < n and read < n and (n <= MAX_GLYPH_RECHECK or broken)
         invented = 0 < n < read and (broken or out[key].confidence < UNSURE_DIGITS)  # a frame's remnant read as 1
-        if lost or invented:
+        disputed = 0 < n == read <= MAX_GLYPH_RECHECK and bool(out[key].others)
+        if lost or invented or disputed:
             pending[key] = (["1" if _is_bar(g, ems[key]) else "" for g in glyphs], glyphs)
             rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][0][i]]
     pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
@@ -1090,7 +1093,7 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         # a lone slashed zero reads as 9 or as nothing: its shape decides (see _recheck_digit_zeros)
         zeros = [t if t == "1" else _zero_by_shape(t, g) for t, g in zip(texts, glyphs)]  # a bar's 1 is no zero
         first, again = _digits(out[key].text), "".join(zeros)
-        if all(len(t) == 1 and t.isdigit() for t in zeros) and (again in out[key].others or any(
+        if all(len(t) == 1 and t.isdigit() for t in zeros) and again != first and (again in out[key].others or any(
                 _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again))):
             conf = mean_confidence(words) if words else out[key].confidence
             out[key] = BoxRead(again, conf * DISAGREEMENT_PENALTY, words)

@@ -727,10 +727,14 @@ def test_an_address_breaking_the_grammar_takes_the_page_pass_reading_that_keeps_
     ("関町南2丁目20番19号", "関町南2丁目26番19号", "関町南2丁目20番19号"),  # the re-read has the 0: it stands
     ("練馬1丁目29番13号", "練馬1丁目20番12号", "練馬1丁目29番13号"),  # 3 against 2 is no zero slip
     ("練馬1丁目29番13号 サンハイツ107", "練馬1丁目20番13号 ハイツ107", "練馬1丁目29番13号 サンハイツ107"),  # words differ
+    ("豊玉南1丁目15番243号 ハイム光が丘603", "豊玉南1丁目15番24号 ハイム光が丘603", "豊玉南1丁目15番24号 ハイム光が丘603"),  # 号's top
+    ("光が丘4丁目23番43号 メゾン石神井8906", "光が丘4丁目23番4号 メゾン石神井806", "光が丘4丁目23番4号 メゾン石神井806"),  # and a 0
+    ("光が丘1丁目10番24号", "光が丘1丁目10番243号", "光が丘1丁目10番24号"),  # the page pass's 3 more: the re-read stands
+    ("光が丘1丁目10番24号 ハイツ803", "光が丘1丁目10番24号 ハイツ8033", "光が丘1丁目10番24号 ハイツ803"),  # no 号 after it
 ])
-def test_an_address_whose_numbers_are_the_page_reads_with_zeros_misread_takes_the_page_numbers(read, page, want):
+def test_an_address_whose_numbers_are_the_page_reads_misread_in_known_ways_takes_the_page_numbers(read, page, want):
     out = {"recipient_address": _fv("recipient_address", "東京都練馬区" + read, "東京都練馬区" + page)}
-    fields._address_zeros(salary_fields(), out)
+    fields._address_numbers(salary_fields(), out)
     assert out["recipient_address"].value == "東京都練馬区" + want and out["recipient_address"].confidence == 0.7
 
 

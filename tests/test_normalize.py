@@ -162,9 +162,22 @@ def test_a_speck_between_the_words_of_a_name_is_dropped(read, want):
     assert normalize_text(read).value == want
 
 
-@pytest.mark.parametrize("read", ["年末調整末済", "年末調整林済", "年末調整未済"])
+@pytest.mark.parametrize("read", ["年末調整末済", "年林調整未済", "年末調整林済", "年末調整未済"])
 def test_yet_unsettled_read_with_a_look_alike_is_mended(read):
     assert normalize_text(read).value == "年末調整未済"
+
+
+@pytest.mark.parametrize(("read", "want"), [
+    ("前職分 東和商事 支払金額3271,711円 源泉微収税額34,174円", "前職分 東和商事 支払金額3,271,711円 源泉徴収税額34,174円"),
+    ("支払金額2,.676,554円 社会保険科382,378円", "支払金額2,676,554円 社会保険料382,378円"),
+    ("支払金額1,61,953円", "支払金額1,61,953円"),  # a digit lost: regrouping would only hide it
+    ("令和3年19月13日退職", "令和3年10月13日退職"), ("令和3年9月39日退職", "令和3年9月30日退職"),
+    ("令和3年11月13日退職", "令和3年11月13日退職"),
+    ("源泉 徴収税額", "源泉 徴収税額"),  # a space is no misread character
+    ("株式会社源泉", "株式会社源泉"),
+])
+def test_words_amounts_and_dates_of_remarks_misread_in_known_ways_are_mended(read, want):
+    assert normalize_text(read).value == want
 
 
 @pytest.mark.parametrize(("raw", "want"), [

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 import jaconv
+import yaml
 
 from taxcheck.normalize.places import correct_place
 
@@ -63,10 +66,12 @@ _ADDRESS_REPAIRS = [
     # nor does a mark part a floor or room from its number (ビル7?階)
     (re.compile(r"(?<=[0-9])[?？!|:;.,'\"`](?=階|号室|F)"), ""),
 ]
-# 未 read as its look-alikes 末, 林 in 摘要's 年末調整未済 (未済: not yet settled; 末済 is no word)
-_UNSETTLED_MISREAD = re.compile(r"末済|(?<=年末調整)林済")
 # A yen amount in running text (摘要: 支払金額545,120円) with its commas read as dots: yen have no decimals.
 _YEN_DOTS = re.compile(r"(?<![0-9.,])[1-9][0-9]{0,2}(?:[.,][0-9]{3})+(?=円)")
+# …or with its first comma lost (3271,711円) or a speck read beside one (2,.676,554円): its digits regrouped.
+_YEN_REGROUP = re.compile(r"(?<![0-9.,])[1-9][0-9]{3,5}(?:,[0-9]{3})+(?=円)|(?<![0-9.,])[1-9][0-9]{0,2},\.(?=[0-9]{3}[,円])")
+# A month or day no calendar has, in running text (令和3年19月13日退職): its 0 read 6, 8 or 9 (see reread.zero_slip).
+_DATE_ZERO_SLIPS = [(re.compile(r"(?<=年)1[689](?=月)"), "10"), (re.compile(r"(?<=月)3[689](?=日)"), "30")]
 # Marks that mean "ticked" in a check box.
 _TICKS = set("○〇◯●◎✓✔レ*＊※xX×vV1")
 
@@ -88,17 +93,45 @@ def normalize_text(raw: str) -> Normalized:
     """Names, addresses, remarks: NFKC, folded spaces (a space is kept only where the form shows a
     gap: 氏 and 名, a building name), ``-`` between digits (番地) whatever dash OCR read, stray
     marks at either end dropped (also a | or an unmatched closing bracket glued to the last character), a yen
-    amount's commas read as dots mended (545.120円), a speck between a name's words dropped (坂本 .太郎), and
-    末済 read for 未済."""
+    amount's commas read as dots, lost or beside a speck mended (545.120円, 3271,711円, 2,.676,554円), a month or
+    day with its 0 misread mended (19月 → 10月), a speck between a name's words dropped (坂本 .太郎), and a word of
+    摘要 one character off spelled right (源泉微収税額, 年末調整林済: :func:`_remarks_words`)."""
     s = _DIGIT_DASH.sub("-", fold(raw))
     s = _TAIL_JUNK.sub("", _LEAD_JUNK.sub("", s))
     glued = _GLUED_TAIL.search(s)
     if glued and _OPENING.get(glued.group(1)[0], "\0") not in s:
         s = s[:glued.start()]
     s = _YEN_DOTS.sub(lambda m: m.group(0).replace(".", ","), s)
+    s = _YEN_REGROUP.sub(_regrouped, s)
+    for pattern, repl in _DATE_ZERO_SLIPS:
+        s = pattern.sub(repl, s)
     s = _INNER_SPECK.sub(lambda m: "" if " " in (m.string[m.start() - 1], m.string[m.end()]) else " ", s)
-    s = _UNSETTLED_MISREAD.sub("未済", s)
-    return Normalized(s, True)
+    return Normalized(_remarks_words(s), True)
+
+
+def _regrouped(m: re.Match) -> str:
+    """A yen amount's digits in groups of three (a speck's dot after a comma dropped)."""
+    text = m.group(0)
+    return text[:-1] if text.endswith(".") else f"{int(text.replace(',', '')):,}"
+
+
+@lru_cache(maxsize=1)
+def _words() -> tuple[str, ...]:
+    """remarks_words.yaml: the words payroll software writes in 摘要."""
+    data = yaml.safe_load((resources.files(__package__) / "remarks_words.yaml").read_text(encoding="utf-8"))
+    return tuple(data["words"])
+
+
+def _remarks_words(s: str) -> str:
+    """``s`` with each stretch one character off a word of 摘要 (:func:`_words`) spelled as that word."""
+    for word in _words():
+        n = len(word)
+        if word[:n // 2] not in s and word[n // 2:] not in s:
+            continue  # one character off the word leaves one of its halves whole
+        for i in range(len(s) - n + 1):
+            if sum(a != b for a, b in zip(s[i:i + n], word)) == 1:
+                s = s[:i] + word + s[i + n:]
+    return s
 
 
 def normalize_address(raw: str) -> Normalized:

@@ -262,3 +262,31 @@ def test_a_date_field_is_a_date_only_when_a_calendar_has_it():
     assert form.date("hire_date") == date(2024, 4, 1)
     assert form.date("retire_date") is None  # printed, but no calendar has it: the checks report it
     assert form.date("birth_date") is None and form.date("no_such_box") is None
+
+
+def _hand_computed(**over: str):
+    # 2024, 支払金額 5,000,000: 給与所得 5,000,000 × 80 % − 440,000 = 3,560,000; 控除 725,000 + 基礎 480,000 =
+    # 1,205,000; tax (3,560,000 − 1,205,000) × 10 % − 97,500 = 138,000, × 1.021 = 140,898 → 140,800
+    rng = random.Random(5)
+    fields = consistent_fields(rng, 2024, pay=5_000_000)
+    fields.update(employment_income="3560000", social_insurance="725000", basic_deduction="480000",
+                  total_deductions="1205000", withholding_tax="140800", life_insurance_deduction="",
+                  earthquake_insurance_deduction="", spouse_deduction="", spouse_present="", housing_loan_credit="",
+                  dependents_specific="", dependents_other="", dependents_named="0")
+    fields.update(over)
+    return make_form(fields)
+
+
+def test_boxes_an_exact_equation_confirms():
+    from taxcheck.rules.checks import confirmed_boxes
+
+    assert confirmed_boxes(_hand_computed()) == {"employment_income", "total_deductions", "social_insurance",
+                                                 "basic_deduction", "withholding_tax"}
+    # a part misread: the sum no longer confirms it, nor the total; the table still confirms 給与所得, and the
+    # tax (computed from the total as read) is still the 年末調整's
+    assert confirmed_boxes(_hand_computed(social_insurance="723000")) == {"employment_income", "withholding_tax"}
+    assert "withholding_tax" not in confirmed_boxes(_hand_computed(withholding_tax="140900"))
+    assert "withholding_tax" not in confirmed_boxes(_hand_computed(retire_date="2024-06-30"))  # no 年末調整
+    # 支払金額 is never confirmed: the table reads it in ¥4,000 steps (5,003,999 gives the same 給与所得)
+    assert "payment_amount" not in confirmed_boxes(_hand_computed(payment_amount="5003999"))
+    assert "employment_income" in confirmed_boxes(_hand_computed(payment_amount="5003999"))

@@ -497,3 +497,18 @@ def test_out_of_fold_risk_never_judges_a_form_by_a_model_that_saw_its_sheet():
     documents = np.repeat(np.arange(n), 2)
     assert roc_auc_score(y, out_of_fold_risk(X, y, FAST)) > 0.7  # forms split from their twins: learnt, not judged
     assert roc_auc_score(y, out_of_fold_risk(X, y, FAST, groups=documents)) < 0.6  # noise, as it is
+
+
+def test_a_box_an_exact_equation_confirms_counts_as_read_sure():
+    from formfactory import consistent_fields
+
+    fields = consistent_fields(random.Random(5), 2024, pay=5_000_000)
+    sure = make_form(fields)
+    unsure_tax = make_form(fields, key=2)
+    unsure_tax.fields["withholding_tax"].confidence = 0.3  # read unsure, but the 年末調整's tax to the yen
+    unsure_name = make_form(fields, key=3)
+    unsure_name.fields["recipient_name"].confidence = 0.3  # nothing confirms a name
+    X = batch_features([sure, unsure_tax, unsure_name], {})
+    assert X.loc[unsure_tax.key, "conf_min"] == X.loc[sure.key, "conf_min"] == 1.0
+    assert X.loc[unsure_name.key, "conf_min"] == pytest.approx(0.3)
+    assert X.loc[unsure_name.key, "conf_recipient_name"] == pytest.approx(0.3)

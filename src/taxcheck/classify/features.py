@@ -26,7 +26,7 @@ from taxcheck.normalize.payers import own_readings
 from taxcheck.normalize.places import has_address_shape, is_known, place_of
 from taxcheck.normalize.readings import agreement
 from taxcheck.records import Finding, Form
-from taxcheck.rules.checks import CODES, PRIOR_JOB_WORDS, is_full_year
+from taxcheck.rules.checks import CODES, PRIOR_JOB_WORDS, confirmed_boxes, is_full_year
 
 # Boxes whose reading confidence is a feature of its own (the rest only count in min/mean).
 KEY_BOXES = (
@@ -160,8 +160,12 @@ def _finding_features(findings: list[Finding]) -> dict[str, float]:
 
 
 def _confidence_features(form: Form) -> dict[str, float]:
-    present = [fv for fv in form.fields.values() if not fv.blank]
-    confs = np.array([fv.confidence for fv in present], dtype=float) if present else np.array([1.0])
+    """How sure the reader was of the boxes; a box an exact equation of the form confirms (rules.confirmed_boxes:
+    an exact 所得控除の額の合計額, a tax that is the 年末調整's) counts as sure, whatever its reading's score."""
+    confirmed = confirmed_boxes(form)
+    present = {name: fv for name, fv in form.fields.items() if not fv.blank}
+    sure = {name: 1.0 if name in confirmed else float(fv.confidence) for name, fv in present.items()}
+    confs = np.array(list(sure.values()), dtype=float) if present else np.array([1.0])
     out = {
         "conf_min": float(confs.min()),
         "conf_mean": float(confs.mean()),
@@ -171,15 +175,14 @@ def _confidence_features(form: Form) -> dict[str, float]:
         "n_raw_differs": float(
             sum(
                 1
-                for fv in present
+                for fv in present.values()
                 if re.sub(r"[\s,，円¥]", "", unicodedata.normalize("NFKC", fv.raw or ""))
                 != re.sub(r"[\s,]", "", fv.value or "")
             )
         ),
     }
     for b in KEY_BOXES:
-        fv = form.fields.get(b)
-        out[f"conf_{b}"] = float(fv.confidence) if fv is not None and not fv.blank else math.nan
+        out[f"conf_{b}"] = sure.get(b, math.nan)
     return out
 
 

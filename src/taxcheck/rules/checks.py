@@ -326,6 +326,32 @@ def check_tax(form: Form) -> list[Finding]:
     ]
 
 
+# The parts of 所得控除の額の合計額 read from amount boxes: a sum that comes out exact confirms each of them.
+DEDUCTION_PARTS = ("social_insurance", "life_insurance_deduction", "earthquake_insurance_deduction",
+                   "spouse_deduction", "basic_deduction")
+
+
+def confirmed_boxes(form: Form) -> frozenset[str]:
+    """Amount boxes whose reading an exact equation of the form confirms, whatever the reader's confidence: a
+    misread digit would break it. 給与所得 that is the year table's value of 支払金額 (not 0: the table is flat
+    there); 所得控除の額の合計額 that is a sum its parts allow, and those parts; 源泉徴収税額 that is the 年末調整's
+    tax of a full-year employee (not 0). 支払金額 itself is not confirmed: the table reads it in ¥4,000 steps."""
+    year = _year(form)
+    if year is None:
+        return frozenset()
+    out = set()
+    income = form.amount("employment_income")
+    if income and income == expected_employment_income(form, year):
+        out.add("employment_income")
+    total = form.amount("total_deductions")
+    if total is not None and total in expected_deductions(form, year):
+        out.update(["total_deductions"] + [c for c in DEDUCTION_PARTS if form.amount(c) is not None])
+    tax = form.amount("withholding_tax")
+    if tax and is_full_year(form) and not check_tax(form):
+        out.add("withholding_tax")
+    return frozenset(out)
+
+
 def check_spouse(form: Form) -> list[Finding]:
     """配偶者（特別）控除の額 must be one of the amounts allowed for the earner's income."""
     year = _year(form)

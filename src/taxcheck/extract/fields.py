@@ -21,7 +21,15 @@ from rapidfuzz.distance import Levenshtein
 
 from taxcheck.extract.labels import LabelFilter
 from taxcheck.extract.marks import NAME_INK_LEVEL, NAME_SHARE, is_marked
-from taxcheck.extract.reread import BoxRequest, read_boxes_batch, read_choices, read_only, read_variants, zero_slip
+from taxcheck.extract.reread import (
+    INK_UNREAD_CONFIDENCE,
+    BoxRequest,
+    read_boxes_batch,
+    read_choices,
+    read_only,
+    read_variants,
+    zero_slip,
+)
 from taxcheck.extract.words import join_words, mean_confidence, words_in
 from taxcheck.forms import FieldSpec, salary_fields
 from taxcheck.layout.locate import PT_MM, LocatedForm
@@ -191,7 +199,8 @@ KINDS = {"amount": "digits", "count": "digits", "my_number": "digits", "payer_nu
 def _value(ctx: FieldContext, spec: FieldSpec, raw: str, conf: float, bbox: BBox, tax_year: int | None) -> FieldValue:
     norm = normalize(spec.type, raw, tax_year=tax_year)
     if not raw.strip():
-        conf = min(conf, BLANK_CONFIDENCE) if conf == LABEL_ONLY_CONFIDENCE else BLANK_CONFIDENCE
+        unsure = conf in (LABEL_ONLY_CONFIDENCE, INK_UNREAD_CONFIDENCE)  # labels only, or ink nothing read
+        conf = min(conf, BLANK_CONFIDENCE) if unsure else BLANK_CONFIDENCE
     elif ctx.source == "text_layer":
         conf = max(conf, TEXT_LAYER_CONFIDENCE)
     if not norm.ok:

@@ -640,6 +640,12 @@ def test_a_lone_glyph_the_readings_disputed_is_read_again_on_its_own():
     out = {"a": BoxRead("4", 0.9, [])}  # the readings agreed: the box is not read again
     _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
     assert out["a"].text == "4" and out["a"].confidence == 0.9
+    # a 2-up fax's day 7 beside its remnant rule, read 7 by eng and 1 by jpn: glyph by glyph it is still a 7 (its
+    # Mincho stem would pass for a 1's bar)
+    img = np.asarray(Image.open(DATA / "day_7_beside_rule_remnant_fax_2up.png").convert("L"))
+    out = {"a": _vote(_read("7", 0.7), _read("1", 0.9), _read("7", 0.7))}
+    _recheck_digit_count(get_engine(), out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 21.7})
+    assert out["a"].text == "7"
 
 
 class _DropsRows:

@@ -1114,7 +1114,9 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         invented = 0 < n < read and (broken or out[key].confidence < UNSURE_DIGITS)  # a frame's remnant read as 1
         disputed = 0 < n == read <= MAX_GLYPH_RECHECK and bool(out[key].others)
         if lost or invented or disputed:
-            pending[key] = (["1" if _is_bar(g, ems[key]) else "" for g in glyphs], glyphs)
+            # a bar is a 1 where digits went missing; where the readings disputed a digit, jpn reads each glyph
+            # (a Mincho 7's stem and a 4 pass for bars)
+            pending[key] = (["1" if not disputed and _is_bar(g, ems[key]) else "" for g in glyphs], glyphs)
             rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][0][i]]
     pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
     for key, (texts, glyphs) in pending.items():
@@ -1127,8 +1129,10 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         first, again = _digits(out[key].text), "".join(zeros)
         if all(len(t) == 1 and t.isdigit() for t in zeros) and again != first and (again in out[key].others or any(
                 _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again))):
-            conf = mean_confidence(words) if words else out[key].confidence
-            out[key] = BoxRead(again, conf * DISAGREEMENT_PENALTY, words)
+            conf = (mean_confidence(words) if words else out[key].confidence) * DISAGREEMENT_PENALTY
+            if len(first) == len(again):  # a disputed digit settled: no surer than the dispute left it
+                conf = min(conf, out[key].confidence)
+            out[key] = BoxRead(again, conf, words)
 
 
 def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -> None:

@@ -612,40 +612,35 @@ def test_a_digit_box_read_with_a_digit_too_many_is_read_glyph_by_glyph(fixture, 
     assert (out["a"].text, out["a"].confidence) == left_alone
 
 
-def test_a_reading_the_vote_set_aside_wins_when_the_glyphs_read_it():
+def _recheck_alone(image: str, out: dict, em: float = 22.0) -> BoxRead:
+    img = np.asarray(Image.open(DATA / image).convert("L"))
+    _recheck_digit_count(get_engine(), out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": em})
+    return out["a"]
+
+
+@pytest.mark.parametrize(("image", "readings", "em", "voted", "want"), [
     # a 2-up fax's birth year "40" beside its cell's remnant rule: eng read 40, jpn and eng at the other size read
     # the rule as "1" and outvoted it. The box holds two glyphs; read one by one they give 40, the set-aside reading
-    img = np.asarray(Image.open(DATA / "year_40_beside_rule_remnant_fax_2up.png").convert("L"))
-    rows = [("a", 0, img, 1.0, BBox(0, 0, 1, 1))]
-    voted = _vote(_read("40", 0.6), _read("1", 0.0), _read("1", 0.0))
-    assert voted.text == "1" and voted.others == ("40",)
-    out = {"a": voted}
-    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
-    assert out["a"].text == "40" and out["a"].confidence < 0.7
-    out = {"a": BoxRead("1", 0.0, [])}  # nothing set aside: a glyph reading that replaces digits is refused
-    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
-    assert out["a"].text == "1"
-
-
-def test_a_lone_glyph_the_readings_disputed_is_read_again_on_its_own():
-    # a 2-up scan's birth month "1" beside its cell's remnant rule: eng read "4" at both sizes, jpn "1". The box
-    # holds one glyph, a plain bar: the set-aside reading wins, as unsure as the vote left it or less
-    img = np.asarray(Image.open(DATA / "month_1_beside_rule_remnant_scan_2up.png").convert("L"))
-    rows = [("a", 0, img, 1.0, BBox(0, 0, 1, 1))]
-    voted = _vote(_read("4", 0.65), _read("1", 0.9), _read("4", 0.65))
-    assert voted.text == "4" and voted.others == ("1",)
-    out = {"a": voted}
-    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
-    assert out["a"].text == "1" and out["a"].confidence <= voted.confidence
-    out = {"a": BoxRead("4", 0.9, [])}  # the readings agreed: the box is not read again
-    _recheck_digit_count(get_engine(), out, rows, {}, {"a": 22.0})
-    assert out["a"].text == "4" and out["a"].confidence == 0.9
+    ("year_40_beside_rule_remnant_fax_2up.png", [("40", 0.6), ("1", 0.0), ("1", 0.0)], 22.0, "1", "40"),
+    # a 2-up scan's birth month "1" beside its remnant rule: eng read "4" at both sizes, jpn "1". One glyph, read
+    # alone by jpn: the set-aside reading wins
+    ("month_1_beside_rule_remnant_scan_2up.png", [("4", 0.65), ("1", 0.9), ("4", 0.65)], 22.0, "4", "1"),
     # a 2-up fax's day 7 beside its remnant rule, read 7 by eng and 1 by jpn: glyph by glyph it is still a 7 (its
     # Mincho stem would pass for a 1's bar)
-    img = np.asarray(Image.open(DATA / "day_7_beside_rule_remnant_fax_2up.png").convert("L"))
-    out = {"a": _vote(_read("7", 0.7), _read("1", 0.9), _read("7", 0.7))}
-    _recheck_digit_count(get_engine(), out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 21.7})
-    assert out["a"].text == "7"
+    ("day_7_beside_rule_remnant_fax_2up.png", [("7", 0.7), ("1", 0.9), ("7", 0.7)], 21.7, "7", "7"),
+])
+def test_a_digit_box_the_readings_disputed_is_read_again_glyph_by_glyph(image, readings, em, voted, want):
+    vote = _vote(*(_read(text, conf) for text, conf in readings))
+    assert vote.text == voted and vote.others
+    got = _recheck_alone(image, {"a": vote}, em)
+    assert got.text == want and got.confidence < 0.7
+
+
+def test_a_glyph_reading_that_no_reading_backs_is_refused_and_agreed_boxes_are_not_read_again():
+    # nothing set aside: a glyph reading that replaces digits is refused
+    assert _recheck_alone("year_40_beside_rule_remnant_fax_2up.png", {"a": BoxRead("1", 0.0, [])}).text == "1"
+    agreed = _recheck_alone("month_1_beside_rule_remnant_scan_2up.png", {"a": BoxRead("4", 0.9, [])})
+    assert (agreed.text, agreed.confidence) == ("4", 0.9)
 
 
 class _DropsRows:

@@ -176,6 +176,16 @@ def test_required_boxes():
         assert code in found
 
 
+def test_a_required_box_read_blank_unsurely_is_reported_as_unread_not_empty():
+    empty = make_form({"recipient_name": "山田 太郎", "recipient_kana": ""})
+    empty.fields["recipient_kana"].confidence = 0.95  # no ink: surely blank
+    assert finding(empty, "kana_missing").message == "支払を受ける者 氏名（フリガナ）が空欄です。"
+    unread = make_form({"recipient_name": "山田 太郎", "recipient_kana": ""})
+    unread.fields["recipient_kana"].confidence = 0.4  # ink the reader found no kana in (faint half-width ﾌﾘｶﾞﾅ)
+    f = finding(unread, "kana_missing")
+    assert "読み取れませんでした" in f.message and "空欄" not in f.message
+
+
 def test_dates():
     assert "birth_date_out_of_range" in codes(make_form({"birth_date": "2010-01-01"}))  # 14 at the end of 2024
     assert "birth_date_out_of_range" not in codes(make_form({"birth_date": "2009-12-31"}))  # 15

@@ -68,6 +68,7 @@ YEN_MIN_WIDTH_EM = 0.65  # a trailing 円 is ~0.75 em wide, a digit ~0.4–0.55 
 YEN_TALLER = 1.12  # …and ~1.2× as tall as the digits before it
 YEN_MAX_WIDTH_EM = 1.1  # three digits a fax's blur joined into one run (311,046) are ~1.4 em wide: no 円
 DISAGREEMENT_PENALTY = 0.7  # confidence factor when the readings of a digit box differ
+ALONE_PENALTY = 0.9  # confidence factor of a box the stacked read found nothing in, read again on its own
 # The least confidence of a digit box that readings agree on, by how many agree (the third abstaining or not).
 # Tesseract's eng scores a lone 1 or an 11 at 0 to 0.2; on 116 forms of the benchmark seed these floors took
 # right birth dates marked unsure from 10 to 4 and right withholding taxes from 12 to 9; of its two misread
@@ -503,8 +504,8 @@ def _recheck_unread_lines(engine: OcrEngine, out: dict, rows: Rows, kinds: dict,
     """Text and フリガナ boxes whose lines of ink came back from the stacked read without a word, read again
     with each line on its own: Tesseract's layout pass may drop one row of a stack whole (a 摘要's 年末調整未済
     between a name and an address; フリガナ read blank at 13 of ~8,000 forms of six generated batches), though
-    alone the row reads. As unsure as a lone digit re-read; a box that still reads nothing (faint half-width
-    ﾌﾘｶﾞﾅ) is blank only with :data:`INK_UNREAD_CONFIDENCE`."""
+    alone the row reads. As unsure as a lone digit re-read (:data:`ALONE_PENALTY`); a box that still reads
+    nothing (faint half-width ﾌﾘｶﾞﾅ) is blank only with :data:`INK_UNREAD_CONFIDENCE`."""
     unread = {key for key, kind in kinds.items() if kind in ("text", "kana") and not out[key].text.strip()}
     retry = [(kind, row) for kind in ("text", "text_segments", "kana") for row in rows.get(kind, [])
              if (row[0][1] if isinstance(row[0], _Aux) else row[0]) in unread]
@@ -519,7 +520,7 @@ def _recheck_unread_lines(engine: OcrEngine, out: dict, rows: Rows, kinds: dict,
             read = _kana_read(pieces.get(key, []), pieces.get(_Aux("wide", key), []), kana_lines.get(key))
         else:
             read = _text_read(pieces.get(key, []), pieces.get(_Aux("segments", key), []), ems[key])
-        out[key] = BoxRead(read.text, read.confidence * 0.9, read.words) if read.text.strip() else \
+        out[key] = BoxRead(read.text, read.confidence * ALONE_PENALTY, read.words) if read.text.strip() else \
             BoxRead("", INK_UNREAD_CONFIDENCE, [])  # blank as read, but not sure: ink was there
 
 
@@ -1019,7 +1020,7 @@ def _recheck_lone_digits(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         words = [w for _, _, ws in segs for w in ws]
         text = join_words(words)
         if any(ch.isdigit() for ch in text):
-            out[key] = BoxRead(text, mean_confidence(words) * 0.9, words)
+            out[key] = BoxRead(text, mean_confidence(words) * ALONE_PENALTY, words)
 
 
 def _tall_glyphs(c: np.ndarray, em_px: float) -> list[np.ndarray]:

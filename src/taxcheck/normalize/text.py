@@ -69,7 +69,8 @@ _ADDRESS_REPAIRS = [
 # A yen amount in running text (摘要: 支払金額545,120円) with its commas read as dots: yen have no decimals.
 _YEN_DOTS = re.compile(r"(?<![0-9.,])[1-9][0-9]{0,2}(?:[.,][0-9]{3})+(?=円)")
 # …or with its first comma lost (3271,711円) or a speck read beside one (2,.676,554円): its digits regrouped.
-_YEN_REGROUP = re.compile(r"(?<![0-9.,])[1-9][0-9]{3,5}(?:,[0-9]{3})+(?=円)|(?<![0-9.,])[1-9][0-9]{0,2},\.(?=[0-9]{3}[,円])")
+_YEN_REGROUP = re.compile(r"(?<![0-9.,])[1-9][0-9]{3,5}(?:,[0-9]{3})+(?=円)"
+                          r"|(?<![0-9.,])[1-9][0-9]{0,2},\.(?=[0-9]{3}[,円])")
 # A month or day no calendar has, in running text (令和3年19月13日退職): its 0 read 6, 8 or 9 (see reread.zero_slip).
 _DATE_ZERO_SLIPS = [(re.compile(r"(?<=年)1[689](?=月)"), "10"), (re.compile(r"(?<=月)3[689](?=日)"), "30")]
 # Marks that mean "ticked" in a check box.

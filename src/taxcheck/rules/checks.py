@@ -97,7 +97,6 @@ COUNT_COLUMNS = (
     "under16_named",
 )
 # Boxes that must not be blank, with the code used when they are.
-UNSURE_BLANK = 0.5  # a blank box read with less confidence than this may hold what the reader could not read
 REQUIRED: dict[str, str] = {
     "recipient_my_number": "my_number_missing",
     "recipient_kana": "kana_missing",
@@ -396,22 +395,22 @@ def check_numbers(form: Form) -> list[Finding]:
     return out
 
 
+UNSURE_BLANK = 0.5  # a box read blank with less confidence than this may hold what the reader could not read
+
+
 def check_required(form: Form) -> list[Finding]:
     """Boxes that must be filled in. A box read blank but unsurely (ink nothing could read, or only printed labels:
     the reader's confidence in the blank under UNSURE_BLANK) is reported as unread, not as empty: the clerk looks
     at the paper, not at the payer."""
-    return [
-        _finding(code, col, None, None, f"{box_name(col)}が" + (
-            "読み取れませんでした（記入があるようです）。原本を確認してください。" if _unsure_blank(form, col) else "空欄です。"),
-            1.0)
-        for col, code in REQUIRED.items()
-        if form.value(col) is None
-    ]
+    return [_finding(code, col, None, None, _blank_message(form, col), 1.0)
+            for col, code in REQUIRED.items() if form.value(col) is None]
 
 
-def _unsure_blank(form: Form, col: str) -> bool:
+def _blank_message(form: Form, col: str) -> str:
     fv = form.fields.get(col)
-    return fv is not None and fv.source != "text_layer" and fv.confidence < UNSURE_BLANK
+    if fv is not None and fv.source != "text_layer" and fv.confidence < UNSURE_BLANK:
+        return f"{box_name(col)}が読み取れませんでした（記入があるようです）。原本を確認してください。"
+    return f"{box_name(col)}が空欄です。"
 
 
 def _date_field(form: Form, col: str) -> tuple[date | None, bool]:

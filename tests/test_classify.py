@@ -17,7 +17,7 @@ from taxcheck.classify import Scorer
 from taxcheck.classify.decide import LOW_CONFIDENCE, decide
 from taxcheck.classify.features import FEATURE_NAMES, batch_features
 from taxcheck.classify.model import FlagModel, ModelIntegrityError, load_model, save_model
-from taxcheck.classify.train import OOF_REPEATS, choose_threshold, load_run, train_model
+from taxcheck.classify.train import OOF_REPEATS, choose_threshold, load_run, misread_columns, train_model
 from taxcheck.normalize.payers import settle_payers
 from taxcheck.records import Finding, form_to_dict
 from taxcheck.rules.checks import check_batch
@@ -512,3 +512,14 @@ def test_a_box_an_exact_equation_confirms_counts_as_read_sure():
     assert X.loc[unsure_tax.key, "conf_min"] == X.loc[sure.key, "conf_min"] == 1.0
     assert X.loc[unsure_name.key, "conf_min"] == pytest.approx(0.3)
     assert X.loc[unsure_name.key, "conf_recipient_name"] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("read, printed, misread", [
+    ("昭 63 0 12", "1988-00-12", False),  # a month no calendar has, kept as read: what is printed
+    ("平 3 13 5", "1991-13-05", False),
+    ("昭 49 19 12", "1974-10-12", True),  # 10月 read 19: a misread
+    ("1988-01-12", "1988-00-12", True),
+])
+def test_a_date_no_calendar_has_is_compared_as_printed(read, printed, misread):
+    form = make_form({"birth_date": read})
+    assert misread_columns(form, {"birth_date": printed}, {"birth_date"}) == (["birth_date"] if misread else [])

@@ -96,6 +96,49 @@ def operating_points(risk: np.ndarray, y: np.ndarray, always: np.ndarray) -> lis
     return points
 
 
+def _least_sure(form, confirmed: set[str]) -> tuple[str, float]:
+    """The box read least surely (a box an exact equation confirms counts as sure, as in the features)."""
+    present = [(1.0 if name in confirmed else fv.confidence, name) for name, fv in form.fields.items() if not fv.blank]
+    conf, name = min(present, default=(1.0, "(none)"))
+    return name, conf
+
+
+BANDS = ((0.5, "< 0.5"), (0.7, "0.5–0.7"), (0.8, "0.7–0.8"), (float("inf"), "≥ 0.8"))  # of a box's confidence
+
+
+def _band(conf: float) -> str:
+    return next(label for top, label in BANDS if conf < top)
+
+
+def limits(batch, risk: np.ndarray, threshold: float, lowest: int = 12) -> dict:
+    """What sets the flag rate at a recall threshold: the right forms flagged there, by the box each was read least
+    surely in, and the forms needing correction the model ranks lowest (what was misread, how surely, and whether
+    the full-page pass read the box alike). Box names only: no value read is written."""
+    from taxcheck.rules.checks import confirmed_boxes
+
+    y, always = batch.y, batch.always
+    false_flags: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for i in np.flatnonzero((y == 0) & (always | (risk > threshold))):
+        name, conf = _least_sure(batch.forms[i], confirmed_boxes(batch.forms[i]))
+        false_flags[name][_band(conf)] += 1
+    negatives = np.sort(risk[y == 0])[::-1]
+    ranked = []
+    for i in np.flatnonzero((y == 1) & ~always)[np.argsort(risk[(y == 1) & ~always])][:lowest]:
+        form, t = batch.forms[i], batch.truth[i] or {}
+        boxes = []
+        for name in batch.wrong[i]:
+            fv = form.fields.get(name)
+            page = None if fv is None or fv.page_read is None else \
+                fv.page_read.replace(" ", "") == (fv.value or "").replace(" ", "")
+            boxes.append({"box": name, "confidence": None if fv is None else round(float(fv.confidence), 2),
+                          "page_pass_agrees": page})
+        ranked.append({"form": form.key, "variant": t.get("variant"), "risk": float(risk[i]),
+                       "right_forms_ranked_above": int((negatives > risk[i]).sum()),
+                       "error_codes": sorted({e["code"] for e in t.get("errors", [])}), "misread": boxes})
+    return {"threshold": threshold, "false_flags_by_least_sure_box": {k: dict(v) for k, v in false_flags.items()},
+            "lowest_ranked_needing_correction": ranked}
+
+
 def reliability_plot(y: np.ndarray, risk: np.ndarray, threshold: float, path: Path) -> dict:
     import matplotlib
 
@@ -191,7 +234,9 @@ def main() -> int:
         "recall_misread_only": float(flagged[misread_only].mean()) if misread_only.any() else None,
         "end_to_end_recall_incl_forms_not_found": float(end_to_end),
         "content_errors_only": rates(flagged, content),
-        "operating_points": operating_points(risk, y, batch.always),
+        "operating_points": (points := operating_points(risk, y, batch.always)),
+        "limits_at_target_recall": limits(batch, risk, next(p["threshold"] for p in points
+                                                            if p.get("target_recall") == TARGET_RECALL)),
         "rules_alone": rates(rules, y),
         "always_error_alone": rates(batch.always, y),
         "dummy_prior": rates(dummy_flag, y),
@@ -267,8 +312,39 @@ def to_markdown(r: dict, png: str) -> str:
     for kind, v in r["false_flag_rate_per_oddity"].items():
         lines.append(f"| {kind} | {v['n']} | {_pct(v['false_flag_rate'])} | "
                      f"{_pct(r['rules_false_flag_rate_per_oddity'][kind]['false_flag_rate'])} |")
-    lines += ["", f"![reliability]({png})", ""]
+    lines += ["", f"![reliability]({png})", "", *limits_markdown(r["limits_at_target_recall"]), ""]
     return "\n".join(lines)
+
+
+def limits_markdown(lim: dict) -> list[str]:
+    from taxcheck.forms import salary_fields
+
+    fields = salary_fields()
+
+    def label(name: str) -> str:
+        return f"{fields[name].box} ({name})" if name in fields else name
+
+    bands = [label for _, label in BANDS]
+    flags = sorted(lim["false_flags_by_least_sure_box"].items(), key=lambda kv: -sum(kv[1].values()))
+    lines = ["## What limits the flag rate", "",
+             f"At the recall ≥ {_pct(TARGET_RECALL)} point (threshold {lim['threshold']:.4f}), the forms needing no "
+             "correction that are flagged, by the box each was read least surely in (a box an exact equation of the "
+             "form confirms counts as sure) and that box's confidence:", "",
+             "| least-sure box | " + " | ".join(bands) + " | all |", "| --- |" + " --- |" * (len(bands) + 1)]
+    for name, by_band in flags:
+        lines.append(f"| {label(name)} | " + " | ".join(str(by_band.get(b, 0)) for b in bands)
+                     + f" | {sum(by_band.values())} |")
+    lines += ["", "The forms needing correction that the model ranks lowest (no always-error rule fired): these "
+              "set the threshold a recall target needs.", "",
+              "| form | scan | risk | right forms ranked above | misread box: confidence, page pass alike | error codes |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for p in lim["lowest_ranked_needing_correction"]:
+        misread = "; ".join(f"{label(b['box'])}: {'–' if b['confidence'] is None else format(b['confidence'], '.2f')}"
+                            f"{'' if b['page_pass_agrees'] is None else ', alike' if b['page_pass_agrees'] else ', differs'}"
+                            for b in p["misread"]) or "–"
+        lines.append(f"| {p['form']} | {p['variant'] or '–'} | {p['risk']:.3f} | {p['right_forms_ranked_above']} | "
+                     f"{misread} | {', '.join(p['error_codes']) or '–'} |")
+    return lines
 
 
 if __name__ == "__main__":

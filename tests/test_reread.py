@@ -634,6 +634,8 @@ def test_a_digit_box_the_readings_disputed_is_read_again_glyph_by_glyph(image, r
     assert vote.text == voted and vote.others
     got = _recheck_alone(image, {"a": vote}, em)
     assert got.text == want and got.confidence < 0.7
+    if want == voted:  # the glyphs confirm the vote's choice: as sure as two readings that agree
+        assert vote.confidence < AGREED[2] == got.confidence
 
 
 def test_a_glyph_reading_that_no_reading_backs_is_refused_and_agreed_boxes_are_not_read_again():

@@ -327,15 +327,15 @@ def limits_markdown(lim: dict) -> list[str]:
     bands = [label for _, label in BANDS]
     flags = sorted(lim["false_flags_by_least_sure_box"].items(), key=lambda kv: -sum(kv[1].values()))
     lines = ["## What limits the flag rate", "",
-             f"At the recall ≥ {_pct(TARGET_RECALL)} point (threshold {lim['threshold']:.4f}), the forms needing no "
-             "correction that are flagged, by the box each was read least surely in (a box an exact equation of the "
-             "form confirms counts as sure) and that box's confidence:", "",
+             (f"At the recall ≥ {_pct(TARGET_RECALL)} point (threshold {lim['threshold']:.4f}), the forms needing no "
+              "correction that are flagged, by the box each was read least surely in (a box an exact equation of the "
+              "form confirms counts as sure) and that box's confidence:"), "",
              "| least-sure box | " + " | ".join(bands) + " | all |", "| --- |" + " --- |" * (len(bands) + 1)]
     for name, by_band in flags:
         lines.append(f"| {label(name)} | " + " | ".join(str(by_band.get(b, 0)) for b in bands)
                      + f" | {sum(by_band.values())} |")
-    lines += ["", "The forms needing correction that the model ranks lowest (no always-error rule fired): these "
-              "set the threshold a recall target needs.", "",
+    lines += ["", ("The forms needing correction that the model ranks lowest (no always-error rule fired): these "
+                   "set the threshold a recall target needs."), "",
               "| form | scan | risk | right forms ranked above | misread box: confidence, page pass alike | error codes |",
               "| --- | --- | --- | --- | --- | --- |"]
     for p in lim["lowest_ranked_needing_correction"]:

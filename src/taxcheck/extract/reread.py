@@ -1102,8 +1102,8 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
     faint 0 are two bars), or when it is a reading the vote set aside (a fax's year "40" read "40" by eng and "1",
     its cell's remnant rule, by the other two: glyph by glyph it is 40 again), and with less confidence.
     A disputed box whose glyphs read as the vote chose is as sure as two readings that agree (AGREED[2]): eng scores
-    a plain "12" at 0, and a third reading, glyph by glyph, outweighs jpn's lone dissent. On 180 fax and 2-up forms
-    of seed 9002 this raised four right birth dates (0.13–0.56 → 0.60) and no wrong one."""
+    a plain "12" at 0, and a third reading, glyph by glyph, outweighs jpn's lone dissent. On the benchmark sets this
+    raised 4 and 6 right birth dates of 1,000 forms (from 0.08–0.56), no wrong one, and changed no value."""
     rows, pending = [], {}
     for key, _, img, f, box in digit_rows:
         if key in cell_parts:
@@ -1131,10 +1131,11 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         # a lone slashed zero reads as 9 or as nothing: its shape decides (see _recheck_digit_zeros)
         zeros = [t if t == "1" else _zero_by_shape(t, g) for t, g in zip(texts, glyphs)]  # a bar's 1 is no zero
         first, again = _digits(out[key].text), "".join(zeros)
-        if disputed and again == first and all(len(t) == 1 and t.isdigit() for t in zeros):
+        whole = all(len(t) == 1 and t.isdigit() for t in zeros)  # every glyph gave one digit
+        if disputed and whole and again == first:
             out[key] = replace(out[key], confidence=max(out[key].confidence, AGREED[2]))  # the vote's choice, confirmed
             continue
-        if all(len(t) == 1 and t.isdigit() for t in zeros) and again != first and (again in out[key].others or any(
+        if whole and again != first and (again in out[key].others or any(
                 _is_subsequence(*sorted((first, t), key=len)) for t in ("".join(texts), again))):
             conf = (mean_confidence(words) if words else out[key].confidence) * DISAGREEMENT_PENALTY
             if len(first) == len(again):  # a disputed digit settled: no surer than the dispute left it

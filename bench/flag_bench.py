@@ -96,10 +96,11 @@ def operating_points(risk: np.ndarray, y: np.ndarray, always: np.ndarray) -> lis
     return points
 
 
-def _least_sure(form, confirmed: set[str]) -> tuple[str, float]:
-    """The box read least surely (a box an exact equation confirms counts as sure, as in the features)."""
-    present = [(1.0 if name in confirmed else fv.confidence, name) for name, fv in form.fields.items() if not fv.blank]
-    conf, name = min(present, default=(1.0, "(none)"))
+def _least_sure(form) -> tuple[str, float]:
+    """The box read least surely, as the features see it (a box an exact equation confirms counts as sure)."""
+    from taxcheck.classify.features import sure_confidences
+
+    conf, name = min(((c, n) for n, c in sure_confidences(form).items()), default=(1.0, "(none)"))
     return name, conf
 
 
@@ -114,12 +115,10 @@ def limits(batch, risk: np.ndarray, threshold: float, lowest: int = 12) -> dict:
     """What sets the flag rate at a recall threshold: the right forms flagged there, by the box each was read least
     surely in, and the forms needing correction the model ranks lowest (what was misread, how surely, and whether
     the full-page pass read the box alike). Box names only: no value read is written."""
-    from taxcheck.rules.checks import confirmed_boxes
-
     y, always = batch.y, batch.always
     false_flags: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for i in np.flatnonzero((y == 0) & (always | (risk > threshold))):
-        name, conf = _least_sure(batch.forms[i], confirmed_boxes(batch.forms[i]))
+        name, conf = _least_sure(batch.forms[i])
         false_flags[name][_band(conf)] += 1
     negatives = np.sort(risk[y == 0])[::-1]
     ranked = []

@@ -159,13 +159,19 @@ def _finding_features(findings: list[Finding]) -> dict[str, float]:
     return out
 
 
-def _confidence_features(form: Form) -> dict[str, float]:
-    """How sure the reader was of the boxes; a box an exact equation of the form confirms (rules.confirmed_boxes:
-    an exact 所得控除の額の合計額, a tax that is the 年末調整's) counts as sure, whatever its reading's score."""
+def sure_confidences(form: Form) -> dict[str, float]:
+    """How sure the reader was of each box read filled in; a box an exact equation of the form confirms
+    (rules.confirmed_boxes: an exact 所得控除の額の合計額, a tax that is the 年末調整's) counts as sure, whatever its
+    reading's score."""
     confirmed = confirmed_boxes(form)
+    return {name: 1.0 if name in confirmed else float(fv.confidence) for name, fv in form.fields.items() if not fv.blank}
+
+
+def _confidence_features(form: Form) -> dict[str, float]:
+    """How sure the reader was of the boxes (:func:`sure_confidences`)."""
     present = {name: fv for name, fv in form.fields.items() if not fv.blank}
-    sure = {name: 1.0 if name in confirmed else float(fv.confidence) for name, fv in present.items()}
-    confs = np.array(list(sure.values()), dtype=float) if present else np.array([1.0])
+    sure = sure_confidences(form)
+    confs = np.array(list(sure.values()), dtype=float) if sure else np.array([1.0])
     out = {
         "conf_min": float(confs.min()),
         "conf_mean": float(confs.mean()),

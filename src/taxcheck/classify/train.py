@@ -52,15 +52,13 @@ from taxcheck.classify.decide import rule_flagged
 from taxcheck.classify.features import FEATURE_NAMES, batch_features
 from taxcheck.classify.model import FlagModel, save_model
 from taxcheck.forms import salary_fields
-from taxcheck.normalize.dates import ERAS, era_to_year
+from taxcheck.normalize.dates import printed_numbers
 from taxcheck.records import FieldValue, Form, form_from_dict
 from taxcheck.rules.checks import check_batch
 
 log = logging.getLogger(__name__)
 FORMS_FILE = "forms.jsonl"
 TRUTH_FILE = "truth.json"
-# A date read as era and three numbers that make no date (month 0 or 13): the normaliser keeps it as read.
-_ERA_READING = re.compile(r"^(明|大|昭|平|令)\s*(\d{1,2})\s+(\d{1,2})\s+(\d{1,2})$")
 OOF_FOLDS = 5
 # The folds are drawn this many times (an odd number) and the median drawing's threshold is taken: one drawing's
 # threshold rests on the few lowest-ranked positives of its folds (six drawings on seeds 121-123 gave 0.020 to
@@ -101,9 +99,8 @@ def _norm(v: Any, column: str = "") -> str:
     (the reader keeps 昭 63 0 12 as read; the generator's truth says 1988-00-12)."""
     text = unicodedata.normalize("NFKC", "" if v is None else str(v))
     spec = salary_fields().get(column)
-    if spec is not None and spec.type == "date" and (m := _ERA_READING.match(text)):
-        era = next(e for e, (_, aliases) in ERAS.items() if m.group(1) in aliases)
-        return f"{era_to_year(era, int(m.group(2))):04d}-{int(m.group(3)):02d}-{int(m.group(4)):02d}"
+    if spec is not None and spec.type == "date" and (printed := printed_numbers(text)) is not None:
+        return printed
     s = re.sub(r"\s+", "", text)
     if spec is not None and spec.type in ("count", "amount") and s == "0":
         return ""

@@ -58,6 +58,18 @@ def _default_era(tax_year: int | None) -> str | None:
     return "令和" if tax_year >= 2019 else "平成"
 
 
+def printed_numbers(raw: str) -> str | None:
+    """An era reading's year, month and day as ``YYYY-MM-DD`` whether or not a calendar has the date (昭 63 0 12 →
+    1988-00-12), for comparing a date no calendar has, which :func:`parse_date` leaves as read, with what was
+    printed; None without an era or three numbers."""
+    s = fold(raw)
+    m = _ERA_RE.search(s)
+    nums = [int(n) for n in re.findall(r"\d+", s[m.end():].translate(_DATE_LOOKALIKE))] if m else []
+    if len(nums) != 3:
+        return None
+    return f"{era_to_year(_ALIAS_TO_ERA[m.group(0)], nums[0]):04d}-{nums[1]:02d}-{nums[2]:02d}"
+
+
 def parse_date(raw: str, *, tax_year: int | None = None) -> Normalized:
     """ISO date of ``raw``; ``""`` for a blank box; ok=False when it cannot be read as a real date."""
     s = fold(raw)

@@ -871,6 +871,10 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
     # full-width digits boxed from the 0, read right: the 6 outside the box is no zero's half
     ("room_full_width_boxed_late_scan_2up.png", 22.06, (44.4, 45.1, 90.4, 86.2), "桜台3丁目11番7号 コーポ桜{}", "609",
      "609"),
+    # a 2-up scan's 203 read 2603, boxed from the 2: pairing each digit with a glyph of its own puts the 2 and the 6 on
+    # ス's strokes (the 6 on one with no loop); the slashed 0 read as 60 is one glyph
+    ("room_zero_read_60_after_katakana_scan_2up.png", 23.01, (46.1, 23.5, 90.9, 43.3), "関町北6丁目18番22号 パークハウス{}",
+     "2603", "203"),
 ])
 def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, em, box, line, read, printed):
     # the word's neighbourhood (two em around its box) cut from generated scans, with Tesseract's box of the word
@@ -881,6 +885,29 @@ def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, e
     _recheck_text_zeros(grey, out, [req])
     assert out["a"].text == line.format(printed) and (out["a"].confidence < 0.6) == (read != printed)
 
+
+
+def test_a_number_ending_a_line_is_paired_without_the_next_lines_first_character():
+    # a fax 2-up's レジデンス大泉704, its 4 printed on the address's second line: the 70 ending the first line was read
+    # 79, and paired with the 4 after it in the text, it found no glyph for that 4 and slipped onto 泉
+    grey = np.asarray(Image.open(DATA / "room_zero_line_end_fax_2up.png").convert("L"))
+    words = [Word("泉", 0.8, BBox(24.5, 21.9, 41.5, 42.6)), Word("79", 0.8, BBox(44.6, 22.5, 64.6, 39.6)),
+             Word("4", 0.8, BBox(-470.9, 88.9, -460.5, 104.1))]  # the second line's start, outside the crop
+    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", 21.89)
+    out = {"a": BoxRead("レジデンス大泉794", 0.8, words)}
+    _recheck_text_zeros(grey, out, [req])
+    assert out["a"].text == "レジデンス大泉704" and out["a"].confidence < 0.8
+
+
+def test_a_number_tesseract_cut_in_two_words_is_paired_as_one():
+    # the 2603 of a 2-up scan's パークハウス203 (see above) as two words, 26 and 03: neither pairs alone
+    grey = np.asarray(Image.open(DATA / "room_zero_read_60_after_katakana_scan_2up.png").convert("L"))
+    words = [Word("ス", 0.8, BBox(25.6, 23.8, 42.0, 40.2)), Word("26", 0.8, BBox(46.1, 23.5, 68.0, 43.3)),
+             Word("03", 0.8, BBox(68.0, 23.5, 90.9, 43.3))]
+    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", 23.01)
+    out = {"a": BoxRead("パークハウス2603", 0.8, words)}
+    _recheck_text_zeros(grey, out, [req])
+    assert out["a"].text == "パークハウス203"
 
 
 def test_a_left_aligned_name_or_kana_is_cut_from_its_labels_cell_edge_not_its_box_edge():

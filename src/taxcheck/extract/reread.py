@@ -558,21 +558,60 @@ def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dic
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:
     """Slashed zeros inside text lines (シャトー桜台802 read 892, 小杉町6-25-10 read 6-25-19, 24番10号 read 24番19号,
-    パークハウス806 read 8606): each word holding a 6 or a 9 is paired glyph by glyph with its text
-    (:func:`_pair_glyphs`), and a 6 or 9 whose glyph has a zero's shape (:func:`_is_zero`) becomes 0, as does
-    a 60 or 90 that Tesseract read out of one zero-shaped glyph. Only where the text and the glyphs pair off
-    cheaply, and the word stands once in the box's text."""
+    パークハウス806 read 8606): each number of the line holding a 6 or a 9 (:func:`_numbers`) is paired glyph by
+    glyph with its text (:func:`_pair_glyphs`), and a 6 or 9 whose glyph has a zero's shape (:func:`_is_zero`)
+    becomes 0, as does a 60 or 90 that Tesseract read out of one zero-shaped glyph. Only where the text and the
+    glyphs pair off cheaply."""
     for r in requests:
         read = out[r.key]
-        for w in read.words:
-            if not set(w.text) & _SIX_NINE or read.text.count(w.text) != 1:
+        text = read.text
+        found = _numbers(text, read.words)
+        for j in reversed(range(len(found))):  # from the end: a collapsed 60 shortens the text
+            at, w = found[j]
+            if not set(w.text) & _SIX_NINE:
                 continue
-            at = read.text.index(w.text)
-            before, after = read.text[at - 1:at].strip(), read.text[at + len(w.text):at + len(w.text) + 1].strip()
+            # the characters beside it, unless they stand on another line (a long address goes on below)
+            before = "" if j > 0 and not _same_line(found[j - 1][1], w) else text[at - 1:at].strip()
+            after = ("" if j + 1 < len(found) and not _same_line(found[j + 1][1], w)
+                     else text[at + len(w.text):at + len(w.text) + 1].strip())
             fixed = _zeros_by_shape(grey, w, r.em, before, after)
             if fixed != w.text:
-                read = BoxRead(read.text.replace(w.text, fixed), read.confidence * DISAGREEMENT_PENALTY, read.words)
+                text = text[:at] + fixed + text[at + len(w.text):]
+                read = BoxRead(text, read.confidence * DISAGREEMENT_PENALTY, read.words)
         out[r.key] = read
+
+
+def _numbers(text: str, words: list[Word]) -> list[tuple[int, Word]]:
+    """The words of a text box's reading with where each stands in ``text``, a number Tesseract cut into two words
+    (レジデンス大泉209 read as 29 and 9, 704 as 79 and 4) joined into one word over both boxes: apart, neither
+    word pairs with the glyphs under it. Words not found in order in ``text`` are left out."""
+    found: list[tuple[int, Word]] = []
+    cursor = 0
+    for w in words:
+        at = text.find(w.text, cursor) if w.text else -1
+        if at < 0:
+            continue
+        cursor = at + len(w.text)
+        if found and _joins(found[-1], at, w):
+            at0, prev = found[-1]
+            b, c = prev.bbox, w.bbox
+            found[-1] = (at0, Word(prev.text + w.text, min(prev.confidence, w.confidence),
+                                   BBox(min(b.x0, c.x0), min(b.y0, c.y0), max(b.x1, c.x1), max(b.y1, c.y1))))
+        else:
+            found.append((at, w))
+    return found
+
+
+def _joins(prev: tuple[int, Word], at: int, w: Word) -> bool:
+    """Whether ``w`` (at ``at`` in the text) goes on the number ``prev`` ends: it follows it with nothing between,
+    both are digits (and hyphens), and they stand on one line."""
+    at0, p = prev
+    digits = set(_DIGIT_CHARS) | _PUNCT
+    return at == at0 + len(p.text) and set(p.text) <= digits and set(w.text) <= digits and _same_line(p, w)
+
+
+def _same_line(a: Word, b: Word) -> bool:
+    return min(a.bbox.y1, b.bbox.y1) > max(a.bbox.y0, b.bbox.y0)
 
 
 def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", after: str = "") -> str:
@@ -599,8 +638,17 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
     for collapse, level, before, after in tries:
         ink = band < level
         runs = _glyph_runs(ink, em, min_gap=1)  # every empty column parts: a hyphen touching a 6 is its own run
-        pairs = _pair_glyphs(before + w.text + after, ink, runs, em, box, collapse)
-        if pairs is not None:
+        line = before + w.text + after
+        paired = _pair_glyphs(line, ink, runs, em, box, collapse)
+        if paired is not None and not collapse:  # ...or where the plain pairing gives a 0, 6, 8 or 9 a glyph with
+            # no loop and a cheaper one with a 60 or 90 does not (ス203 read ス2603: without the collapse, ス's first
+            # stroke pairs as ス and the rest of ス as the 2 and the 6)
+            other = _pair_glyphs(line, ink, runs, em, box, True)
+            if (other is not None and other[0] < paired[0] and not _loops_hold(line, paired[1], c, ink, top)
+                    and _loops_hold(line, other[1], c, ink, top)):
+                paired = other
+        if paired is not None:
+            pairs = paired[1]
             break
     else:
         return w.text
@@ -609,15 +657,40 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
         i -= len(before)
         if not 0 <= i < len(text) or not set(w.text[i:i + k]) & _SIX_NINE:
             continue
-        rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
-        glyph = c[top + max(0, rows[0] - 2):top + rows[-1] + 3, max(0, x0 - 2):x1 + 2]
-        if _is_zero(glyph):
+        if _is_zero(_glyph_at(c, ink, top, x0, x1)):
             text[i:i + k] = ["0" if w.text[i].isascii() else "０"] + [""] * (k - 1)
     return "".join(text)
 
 
+def _glyph_at(c: np.ndarray, ink: np.ndarray, top: int, x0: int, x1: int) -> np.ndarray:
+    """The glyph between columns ``x0`` and ``x1`` of the band ``ink`` (which starts at row ``top`` of ``c``),
+    cut from ``c`` with a margin of two pixels."""
+    rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
+    if rows.size == 0:
+        return c[:0, :0]
+    return c[top + max(0, rows[0] - 2):top + rows[-1] + 3, max(0, x0 - 2):x1 + 2]
+
+
+def _loops_hold(line: str, pairs: list[tuple[int, int, tuple[int, int]]], c: np.ndarray, ink: np.ndarray,
+                top: int) -> bool:
+    """Whether every 0, 6, 8 or 9 of a pairing (:func:`_pair_glyphs`) has a glyph that encloses white."""
+    return all(_has_loop(_glyph_at(c, ink, top, x0, x1)) for i, k, (x0, x1) in pairs if set(line[i:i + k]) & _LOOPS)
+
+
+def _has_loop(glyph: np.ndarray) -> bool:
+    """Whether a glyph encloses white, at dark ink or at faint."""
+    for level in (128, INK_LEVEL):
+        contours, hierarchy = cv2.findContours((glyph < level).astype(np.uint8), cv2.RETR_CCOMP,
+                                               cv2.CHAIN_APPROX_SIMPLE)
+        if hierarchy is not None and any(h[3] >= 0 and cv2.contourArea(contours[j]) >= 1.0
+                                         for j, h in enumerate(hierarchy[0])):
+            return True
+    return False
+
+
 _DIGIT_CHARS = "0123456789０１２３４５６７８９"  # a text line's digits, as Tesseract's jpn model writes them
 _SIX_NINE = set("69６９")
+_LOOPS = set("0689０６８９")  # digits with a loop of their own
 _PUNCT = set("-‐−–.,:;'・")
 _COLLAPSED = {"60", "06", "90", "09"}  # one slashed zero read as two digits
 _EDGE_COST = 0.5  # a run inside the word's box left unpaired (one outside costs 0.1)
@@ -628,7 +701,7 @@ _CHAR_SPAN_EM = (0.6, 1.05)  # the ink of a kanji or kana spans this much (narro
 
 
 def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: float, box: tuple[float, float],
-                 collapse: bool = False) -> list[tuple[int, int, tuple[int, int]]] | None:
+                 collapse: bool = False) -> tuple[float, list[tuple[int, int, tuple[int, int]]]] | None:
     """Pair the characters of a word with the column runs of its ink (``box``: the columns Tesseract gave the
     word, with margins on both sides), cheapest first.
 
@@ -638,8 +711,8 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
     thinnest column. With ``collapse``, 60 or 90 may come from one narrow run (a slashed zero read as two). A
     hyphen, comma or dot takes one short run or none; any other character takes one to four runs spanning
     _CHAR_SPAN_EM (the strokes of ハ or 川). Runs at either end may stay unpaired: cheaply outside the word's box
-    (the neighbouring characters), dearly inside it. Returns (character index, number of characters, glyph
-    columns) for the digits, or None when nothing pairs cheaply."""
+    (the neighbouring characters), dearly inside it. Returns the pairing's cost and (character index, number of
+    characters, glyph columns) for the digits, or None when nothing pairs cheaply."""
     glyphs = [(x0, x1, _ink_height(ink, x0, x1)) for x0, x1 in runs]
     width = ink.shape[1]
     n, m = len(text), len(glyphs)
@@ -708,7 +781,7 @@ def _pair_glyphs(text: str, ink: np.ndarray, runs: list[tuple[int, int]], em: fl
         elif paired:
             pairs.append((pi, i - pi, glyphs[pj][:2]))
         i, j = pi, pj
-    return pairs[::-1]
+    return cost[n][m], pairs[::-1]
 
 
 def _thinnest_column(ink: np.ndarray, x0: int, x1: int) -> int:

@@ -18,6 +18,7 @@ from taxcheck.classify.decide import LOW_CONFIDENCE
 from taxcheck.extract import fields
 from taxcheck.extract.reread import (
     AGREED,
+    DIGIT_EM_PX,
     DISAGREEMENT_PENALTY,
     INK_UNREAD_CONFIDENCE,
     VARIANTS,
@@ -32,6 +33,7 @@ from taxcheck.extract.reread import (
     _recheck_digit_count,
     _recheck_digit_zeros,
     _recheck_text_zeros,
+    _scale,
     _split_tall,
     _tall_glyphs,
     _vote,
@@ -612,9 +614,9 @@ def test_a_digit_box_read_with_a_digit_too_many_is_read_glyph_by_glyph(fixture, 
     assert (out["a"].text, out["a"].confidence) == left_alone
 
 
-def _recheck_alone(image: str, out: dict, em: float = 22.0) -> BoxRead:
+def _recheck_alone(image: str, out: dict, em: float = 22.0, scale: float = 1.0) -> BoxRead:
     img = np.asarray(Image.open(DATA / image).convert("L"))
-    _recheck_digit_count(get_engine(), out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": em})
+    _recheck_digit_count(get_engine(), out, [("a", 0, img, scale, BBox(0, 0, 1, 1))], {}, {"a": em})
     return out["a"]
 
 
@@ -636,6 +638,19 @@ def test_a_digit_box_the_readings_disputed_is_read_again_glyph_by_glyph(image, r
     assert got.text == want and got.confidence < 0.7
     if want == voted:  # the glyphs confirm the vote's choice: as sure as two readings that agree
         assert vote.confidence < AGREED[2] == got.confidence
+
+
+def test_two_readings_agreeing_while_the_third_read_nothing_are_doubted_when_the_glyphs_read_otherwise():
+    # a 2-up image PDF's birth month 1 beside its cell's remnant rule: eng read 7 at both sizes, jpn nothing. Read
+    # glyph by glyph, jpn reads 1: a dissent no reading backs, so the vote's 7 stands, less sure
+    vote = _vote(_read("7", 0.53), _read("", 0.0), _read("7", 0.62))
+    assert (vote.text, vote.confidence, vote.others) == ("7", 0.62, ("",))
+    em = 33.8  # read at the scale the reader gives a digit box of this font size
+    got = _recheck_alone("month_1_read_7_image_pdf_2up.png", {"a": vote}, em, _scale(em, DIGIT_EM_PX))
+    assert got.text == "7" and got.confidence == pytest.approx(0.62 * DISAGREEMENT_PENALTY)
+    # the glyphs confirm the two readings: as sure as they were
+    ones = _vote(_read("1", 0.8), _read("", 0.0), _read("1", 0.9))
+    assert _recheck_alone("month_1_read_7_image_pdf_2up.png", {"a": ones}, em, _scale(em, DIGIT_EM_PX)).confidence == 0.9
 
 
 def test_a_glyph_reading_that_no_reading_backs_is_refused_and_agreed_boxes_are_not_read_again():

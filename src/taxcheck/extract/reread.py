@@ -129,7 +129,9 @@ class BoxRead:
     text: str
     confidence: float
     words: list[Word]
-    others: tuple[str, ...] = ()  # digit box: the digits of the readings the vote set aside (see _recheck_digit_count)
+    # digit box: the digits of the readings the vote set aside; ("",) when two agreed and the third read nothing
+    # (see _recheck_digit_count)
+    others: tuple[str, ...] = ()
 
 
 def cut_out(grey: np.ndarray, box: BBox) -> np.ndarray:
@@ -1054,7 +1056,8 @@ def _vote(first: BoxRead, jpn: BoxRead, other_size: BoxRead) -> BoxRead:
         said = [(a, first.confidence), (c, other_size.confidence)]
     if len(said) >= 2 and len({d for d, _ in said}) == 1:
         chosen = _better(first, jpn)
-        return BoxRead(chosen.text, max(AGREED[len(said)], *(conf for _, conf in said)), chosen.words)
+        silent = ("",) if not (a and b and c) else ()  # a reading of nothing, set aside: the glyphs are read again
+        return BoxRead(chosen.text, max(AGREED[len(said)], *(conf for _, conf in said)), chosen.words, silent)
     if b and b == c and a != b:
         chosen = other_size
     else:
@@ -1176,7 +1179,9 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
     its cell's remnant rule, by the other two: glyph by glyph it is 40 again), and with less confidence.
     A disputed box whose glyphs read as the vote chose is as sure as two readings that agree (AGREED[2]): eng scores
     a plain "12" at 0, and a third reading, glyph by glyph, outweighs jpn's lone dissent. On the benchmark sets this
-    raised 4 and 6 right birth dates of 1,000 forms (from 0.08–0.56), no wrong one, and changed no value."""
+    raised 4 and 6 right birth dates of 1,000 forms (from 0.08–0.56), no wrong one, and changed no value.
+    A box two readings agreed on while the third read nothing (``others`` is ("",)) is read glyph by glyph too, and
+    is less sure where the glyphs read otherwise (a 2-up's month 1 read 7 by eng at both sizes, 1 glyph by glyph)."""
     rows, pending = [], {}
     for key, _, img, f, box in digit_rows:
         if key in cell_parts:
@@ -1193,10 +1198,10 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
         if lost or invented or disputed:
             # a bar is a 1 where digits went missing; where the readings disputed a digit, jpn reads each glyph
             # (a Mincho 7's stem and a 4 pass for bars)
-            pending[key] = (["1" if not disputed and _is_bar(g, ems[key]) else "" for g in glyphs], glyphs)
+            pending[key] = (["1" if not disputed and _is_bar(g, ems[key]) else "" for g in glyphs], glyphs, disputed)
             rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][0][i]]
     pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
-    for key, (texts, glyphs) in pending.items():
+    for key, (texts, glyphs, disputed) in pending.items():
         words = []
         for i, _, ws in pieces.get(_Aux("glyph", key), []):
             texts[i] = join_words(ws).strip()
@@ -1214,6 +1219,9 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
             if len(first) == len(again):  # a disputed digit settled: no surer than the dispute left it
                 conf = min(conf, out[key].confidence)
             out[key] = BoxRead(again, conf, words)
+        elif disputed and whole and out[key].others == ("",):  # two readings agreed, the third read nothing, and
+            # the glyphs read otherwise: a dissent (a 2-up's month 1 read 7 by eng at both sizes, 1 glyph by glyph)
+            out[key] = replace(out[key], confidence=out[key].confidence * DISAGREEMENT_PENALTY)
 
 
 def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -> None:

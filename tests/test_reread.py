@@ -914,17 +914,6 @@ def test_a_number_ending_a_line_is_paired_without_the_next_lines_first_character
     assert out["a"].text == "レジデンス大泉704" and out["a"].confidence < 0.8
 
 
-def test_a_number_tesseract_cut_in_two_words_is_paired_as_one():
-    # the 2603 of a 2-up scan's パークハウス203 (see above) as two words, 26 and 03: neither pairs alone
-    grey = np.asarray(Image.open(DATA / "room_zero_read_60_after_katakana_scan_2up.png").convert("L"))
-    words = [Word("ス", 0.8, BBox(25.6, 23.8, 42.0, 40.2)), Word("26", 0.8, BBox(46.1, 23.5, 68.0, 43.3)),
-             Word("03", 0.8, BBox(68.0, 23.5, 90.9, 43.3))]
-    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", 23.01)
-    out = {"a": BoxRead("パークハウス2603", 0.8, words)}
-    _recheck_text_zeros(grey, out, [req])
-    assert out["a"].text == "パークハウス203"
-
-
 def test_a_left_aligned_name_or_kana_is_cut_from_its_labels_cell_edge_not_its_box_edge():
     # フリガナ and 氏名 are printed from the box's left edge; on a form located a millimetre off, the box's edge cut
     # their first glyph (ﾜﾀﾅﾍﾞ read ﾘﾀﾅﾍﾞ). The layout lets them begin 1 mm left of the box, in their label's cell.

@@ -560,14 +560,16 @@ def _recheck_digit_zeros(out: dict, digit_rows: list, cell_parts: dict, ems: dic
 
 def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest]) -> None:
     """Slashed zeros inside text lines (シャトー桜台802 read 892, 小杉町6-25-10 read 6-25-19, 24番10号 read 24番19号,
-    パークハウス806 read 8606): each number of the line holding a 6 or a 9 (:func:`_numbers`) is paired glyph by
-    glyph with its text (:func:`_pair_glyphs`), and a 6 or 9 whose glyph has a zero's shape (:func:`_is_zero`)
-    becomes 0, as does a 60 or 90 that Tesseract read out of one zero-shaped glyph. Only where the text and the
-    glyphs pair off cheaply."""
+    パークハウス806 read 8606): each word holding a 6 or a 9 (placed in the text by :func:`_word_places`) is paired
+    glyph by glyph with its text (:func:`_pair_glyphs`), and a 6 or 9 whose glyph has a zero's shape
+    (:func:`_is_zero`) becomes 0, as does a 60 or 90 that Tesseract read out of one zero-shaped glyph. Only where the
+    text and the glyphs pair off cheaply. The characters read beside a word are paired too, unless they stand on another line
+    (レジデンス大泉209 printed over two lines, 20 | 9: paired with the 9 after it, the 20 found no glyph for it and
+    slipped onto 泉)."""
     for r in requests:
         read = out[r.key]
         text = read.text
-        found = _numbers(text, read.words)
+        found = _word_places(text, read.words)
         for j in reversed(range(len(found))):  # from the end: a collapsed 60 shortens the text
             at, w = found[j]
             if not set(w.text) & _SIX_NINE:
@@ -583,33 +585,17 @@ def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest])
         out[r.key] = read
 
 
-def _numbers(text: str, words: list[Word]) -> list[tuple[int, Word]]:
-    """The words of a text box's reading with where each stands in ``text``, a number Tesseract cut into two words
-    (レジデンス大泉209 read as 29 and 9, 704 as 79 and 4) joined into one word over both boxes: apart, neither
-    word pairs with the glyphs under it. Words not found in order in ``text`` are left out."""
+def _word_places(text: str, words: list[Word]) -> list[tuple[int, Word]]:
+    """The words of a text box's reading with where each stands in ``text`` (words not found in order in ``text``
+    are left out)."""
     found: list[tuple[int, Word]] = []
     cursor = 0
     for w in words:
         at = text.find(w.text, cursor) if w.text else -1
-        if at < 0:
-            continue
-        cursor = at + len(w.text)
-        if found and _joins(found[-1], at, w):
-            at0, prev = found[-1]
-            b, c = prev.bbox, w.bbox
-            found[-1] = (at0, Word(prev.text + w.text, min(prev.confidence, w.confidence),
-                                   BBox(min(b.x0, c.x0), min(b.y0, c.y0), max(b.x1, c.x1), max(b.y1, c.y1))))
-        else:
+        if at >= 0:
             found.append((at, w))
+            cursor = at + len(w.text)
     return found
-
-
-def _joins(prev: tuple[int, Word], at: int, w: Word) -> bool:
-    """Whether ``w`` (at ``at`` in the text) goes on the number ``prev`` ends: it follows it with nothing between,
-    both are digits (and hyphens), and they stand on one line."""
-    at0, p = prev
-    digits = set(_DIGIT_CHARS) | _PUNCT
-    return at == at0 + len(p.text) and set(p.text) <= digits and set(w.text) <= digits and _same_line(p, w)
 
 
 def _same_line(a: Word, b: Word) -> bool:
@@ -675,8 +661,10 @@ def _glyph_at(c: np.ndarray, ink: np.ndarray, top: int, x0: int, x1: int) -> np.
 
 def _loops_hold(line: str, pairs: list[tuple[int, int, tuple[int, int]]], c: np.ndarray, ink: np.ndarray,
                 top: int) -> bool:
-    """Whether every 0, 6, 8 or 9 of a pairing (:func:`_pair_glyphs`) has a glyph that encloses white."""
-    return all(_has_loop(_glyph_at(c, ink, top, x0, x1)) for i, k, (x0, x1) in pairs if set(line[i:i + k]) & _LOOPS)
+    """Whether every 0, 6, 8 or 9 of a pairing (:func:`_pair_glyphs`) has a glyph that encloses white, or one the
+    crop's side cuts (what is left of it cannot tell)."""
+    return all(_has_loop(_glyph_at(c, ink, top, x0, x1)) or x0 == 0 or x1 >= ink.shape[1]
+               for i, k, (x0, x1) in pairs if set(line[i:i + k]) & _LOOPS)
 
 
 def _has_loop(glyph: np.ndarray) -> bool:

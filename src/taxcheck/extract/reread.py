@@ -563,9 +563,9 @@ def _recheck_text_zeros(grey: np.ndarray, out: dict, requests: list[BoxRequest])
     パークハウス806 read 8606): each word holding a 6 or a 9 (placed in the text by :func:`_word_places`) is paired
     glyph by glyph with its text (:func:`_pair_glyphs`), and a 6 or 9 whose glyph has a zero's shape
     (:func:`_is_zero`) becomes 0, as does a 60 or 90 that Tesseract read out of one zero-shaped glyph. Only where the
-    text and the glyphs pair off cheaply. The characters read beside a word are paired too, unless they stand on another line
-    (レジデンス大泉209 printed over two lines, 20 | 9: paired with the 9 after it, the 20 found no glyph for it and
-    slipped onto 泉)."""
+    text and the glyphs pair off cheaply. The characters read beside a word are paired too, unless they stand on
+    another line (レジデンス大泉209 printed over two lines, 20 | 9: paired with the 9 after it, the 20 found no glyph
+    for it and slipped onto 泉)."""
     for r in requests:
         read = out[r.key]
         text = read.text
@@ -1167,7 +1167,8 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
     its cell's remnant rule, by the other two: glyph by glyph it is 40 again), and with less confidence.
     A disputed box whose glyphs read as the vote chose is as sure as two readings that agree (AGREED[2]): eng scores
     a plain "12" at 0, and a third reading, glyph by glyph, outweighs jpn's lone dissent. On the benchmark sets this
-    raised 4 and 6 right birth dates of 1,000 forms (from 0.08–0.56), no wrong one, and changed no value.
+    raised 14 and 11 right birth dates of 1,000 forms (on seed 9001 from 0.00–0.59), no wrong one, and changed no
+    value.
     A box two readings agreed on while the third read nothing (``others`` is ("",)) is read glyph by glyph too, and
     is less sure where the glyphs read otherwise (a 2-up's month 1 read 7 by eng at both sizes, 1 glyph by glyph)."""
     rows, pending = [], {}

@@ -914,6 +914,19 @@ def test_a_number_ending_a_line_is_paired_without_the_next_lines_first_character
     assert out["a"].text == "レジデンス大泉704" and out["a"].confidence < 0.8
 
 
+def test_a_full_width_6_beside_the_crops_edge_keeps_a_60_from_collapsing_into_one_zero():
+    # an image PDF's コーポ桜６０２, its 2 on the address's second line, read right: Tesseract boxed 60 from the 0, and
+    # the pairing puts its 6 on what is left of a glyph at the crop's edge. That remnant shows no loop, yet it is no
+    # evidence for reading 60 as one slashed zero: the line is left as read
+    grey = np.asarray(Image.open(DATA / "room_full_width_60_line_end_image_pdf.png").convert("L"))
+    words = [Word("桜", 0.9, BBox(112.6, 56.1, 157.2, 108.0)), Word("60", 0.9, BBox(185.2, 63.4, 209.0, 93.4)),
+             Word("2", 0.9, BBox(-723.1, 173.3, -701.3, 203.4))]  # the second line's start, outside the crop
+    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", 37.32)
+    out = {"a": BoxRead("コーポ桜602", 0.9, words)}
+    _recheck_text_zeros(grey, out, [req])
+    assert (out["a"].text, out["a"].confidence) == ("コーポ桜602", 0.9)
+
+
 def test_a_left_aligned_name_or_kana_is_cut_from_its_labels_cell_edge_not_its_box_edge():
     # フリガナ and 氏名 are printed from the box's left edge; on a form located a millimetre off, the box's edge cut
     # their first glyph (ﾜﾀﾅﾍﾞ read ﾘﾀﾅﾍﾞ). The layout lets them begin 1 mm left of the box, in their label's cell.

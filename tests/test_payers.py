@@ -105,6 +105,24 @@ def test_a_text_layer_is_what_the_payer_typed_and_wins_over_any_number_of_scans(
     assert settle_payers(other) == other
 
 
+def test_a_zero_one_form_saw_stands_against_forms_that_read_it_as_6_or_9():
+    # seed 9002's 荻窪1-16-10: the 2-up and fax scans read the slashed zero as 9 at 0.87, the 300 dpi scan's glyph
+    # check saw the zero (at the 0.46 a shape fix leaves)
+    printed, slip = "東京都杉並区荻窪1-16-10 第一ビル9階", "東京都杉並区荻窪1-16-19 第一ビル9階"
+    out = settle_payers(_forms([slip, slip, printed, slip], confidences=[0.87, 0.86, 0.46, 0.87]))
+    assert [f.value("payer_address") for f in out] == [printed] * 4
+    assert out[0].fields["payer_address"].confidence == 0.46  # no surer than the form that read it
+    full = settle_payers(_forms(["東京都新宿区西新宿５-２５-１９", "東京都新宿区西新宿５-２５-１０"] * 2, confidences=[0.9, 0.6] * 2))
+    assert {f.value("payer_address") for f in full} == {"東京都新宿区西新宿５-２５-１０"}
+    # a 0 among other differences is one garbled reading: the vote decides
+    garbled = "東京都杉並区荻窪1-16-10 第ービル9階"
+    out = settle_payers(_forms([slip, slip, garbled], confidences=[0.87, 0.87, 0.46]))
+    assert [f.value("payer_address") for f in out] == [slip] * 3
+    # and a 6 or 9 one form read where the others read 0 is outvoted as ever
+    out = settle_payers(_forms([printed, printed, slip], confidences=[0.6, 0.6, 0.95]))
+    assert [f.value("payer_address") for f in out] == [printed] * 3
+
+
 def test_forms_group_only_by_a_payer_number_that_passes_its_check_digit():
     number = corporate_number(random.Random(4))
     wrong = number[:-1] + str((int(number[-1]) + 1) % 10)

@@ -53,6 +53,7 @@ from taxcheck.classify.features import FEATURE_NAMES, batch_features
 from taxcheck.classify.model import FlagModel, save_model
 from taxcheck.forms import salary_fields
 from taxcheck.normalize.dates import printed_numbers
+from taxcheck.normalize.payers import settle_payers
 from taxcheck.records import FieldValue, Form, form_from_dict
 from taxcheck.rules.checks import check_batch
 
@@ -138,7 +139,9 @@ def load_run(run_dir: Path, truth_path: Path | None = None) -> LabelledBatch:
         with open(forms_path, encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh if line.strip()]
         rows = [r for r in rows if r.get("form", "salary_report") == "salary_report"]
-        forms = [form_from_dict(r) for r in rows]
+        # settled again as the pipeline's batch step settles them (from each form's own readings), so a run read
+        # before a change to the settling is labelled and scored as tonight's pipeline would
+        forms = settle_payers([form_from_dict(r) for r in rows])
         ids = [_form_id(r) for r in rows]
     else:
         log.warning("%s: no %s, using the printed values as a perfect reading", run_dir, FORMS_FILE)

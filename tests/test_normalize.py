@@ -199,6 +199,9 @@ def test_words_amounts_and_dates_of_remarks_misread_in_known_ways_are_mended(rea
     ("氷川台5了丁目10番25号", "氷川台5丁目10番25号"),  # …or with a stray one
     ("関町北5丁目9番1O号", "関町北5丁目9番10号"),  # a zero read as the letter O
     ("豊玉南6丁目19番18号 サンハイツ3O1", "豊玉南6丁目19番18号 サンハイツ301"),
+    ("東京都杉並区荻窪5-3@-15", "東京都杉並区荻窪5-30-15"),  # a slashed zero read as @ (seed 9001)
+    ("南大泉6丁目2@番2号", "南大泉6丁目20番2号"),
+    ("埼玉県和光市本町4-3@-8.", "埼玉県和光市本町4-30-8"),  # …and a speck's dot glued to the end
     ("芝浦2-28-6 -第一ビル7階", "芝浦2-28-6 第一ビル7階"),  # a speck before the building
     ("丸の内4-9-16 センタービル7?階", "丸の内4-9-16 センタービル7階"),  # a mark inside the floor
 ])

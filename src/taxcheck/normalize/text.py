@@ -59,8 +59,11 @@ _ADDRESS_REPAIRS = [
     # a number is followed by 丁目, never by 丁月, by 目 alone or by another word ending in 目
     (re.compile(r"(?<=[0-9])丁[月日]"), "丁目"),
     (re.compile(r"(?<=[0-9])[^\s0-9番号目]{0,2}目(?=[0-9])"), "丁目"),
-    # the letter O after a digit is a zero (9番1O号, サンハイツ3O1): a zero's slash lost to a fax
-    (re.compile(r"(?<=[0-9])[Oo]"), "0"),
+    # the letter O after a digit is a zero (9番1O号, サンハイツ3O1): a zero's slash lost to a fax; so is an @ (荻窪5-3@-15,
+    # 6丁目2@番): a slashed zero read whole
+    (re.compile(r"(?<=[0-9])[Oo@]"), "0"),
+    # an address ends in a number, a word or a floor, never in a dot glued to its last digit (本町4-30-8.)
+    (re.compile(r"(?<=[0-9])[.,。、]$"), ""),
     # a dash after the space that ends a block number starts no building name (2-28-6 -第一ビル): a speck or a rule
     (re.compile(r"(?<=[0-9]) [-ー―‐−]+(?=[^0-9\s-])"), " "),
     # nor does a mark part a floor or room from its number (ビル7?階)
@@ -137,7 +140,7 @@ def _remarks_words(s: str) -> str:
 
 def normalize_address(raw: str) -> Normalized:
     """An address: as :func:`normalize_text`, then the OCR confusions its grammar settles (第ニ → 第二,
-    ピル → ビル, 1-16 read as !-16, a space inside a block number, 丁月 → 丁目, 1O号 → 10号) and its place
+    ピル → ビル, 1-16 read as !-16, a space inside a block number, 丁月 → 丁目, 1O号 or 1@号 → 10号) and its place
     name mended against Japan Post's list (:mod:`taxcheck.normalize.places`). A place not on the list does
     not fit the format."""
     s = normalize_text(raw).value

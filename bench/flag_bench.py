@@ -3,7 +3,8 @@ flagging ≤ 30% of all forms?
 
 On a freshly generated set (seed unseen in training) read by the real pipeline
 (``taxcheck.pipeline.run_batch``), reports recall and flag rate at the model's threshold, recall per
-error code, false-flag rate per oddity kind, the same for the rules alone and for a DummyClassifier,
+error code, false-flag rate per oddity kind, recall and flag rate per scan kind, the same for the rules alone and
+for a DummyClassifier,
 ROC-AUC / PR-AUC / Brier and a reliability plot. The expensive OCR run is done once: pass
 ``--run-dir`` to score an existing run folder again (it needs forms.jsonl, and truth.json there or
 ``--truth``).
@@ -75,6 +76,23 @@ def per_kind(flagged: np.ndarray, y: np.ndarray, truth: list[dict]) -> tuple[dic
     recall = {c: {"n": len(v), "recall": float(np.mean(v))} for c, v in sorted(errs.items())}
     false_flag = {k: {"n": len(v), "false_flag_rate": float(np.mean(v))} for k, v in sorted(odds.items())}
     return recall, false_flag
+
+
+def per_scan(flagged: np.ndarray, y: np.ndarray, truth: list[dict]) -> dict:
+    """Per scan kind (the generator's variant: text-layer PDF, 2-up, fax, …): forms, recall and false-flag rate
+    at the shipped threshold. Where the flag rate is lost tells the ward what asking for cleaner input would buy."""
+    kinds: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(truth):
+        kinds[(t or {}).get("variant") or "(unknown)"].append(i)
+    out = {}
+    for kind, idx in sorted(kinds.items()):
+        pos = [i for i in idx if y[i]]
+        neg = [i for i in idx if not y[i]]
+        out[kind] = {"n": len(idx), "needing_correction": len(pos),
+                     "recall": float(np.mean(flagged[pos])) if pos else None,
+                     "flag_rate": float(np.mean(flagged[idx])),
+                     "false_flag_rate": float(np.mean(flagged[neg])) if neg else None}
+    return out
 
 
 def operating_points(risk: np.ndarray, y: np.ndarray, always: np.ndarray) -> list[dict]:
@@ -248,6 +266,7 @@ def main() -> int:
         "rules_recall_per_error_code": rules_err,
         "false_flag_rate_per_oddity": odd_false,
         "rules_false_flag_rate_per_oddity": rules_odd,
+        "per_scan_kind": per_scan(flagged, y, batch.truth),
         "calibration": calib,
         "scoring_seconds": round(score_s, 2),
         "agreement_with_pipeline_flags": float(np.mean(agree)) if agree else None,
@@ -311,6 +330,12 @@ def to_markdown(r: dict, png: str) -> str:
     for kind, v in r["false_flag_rate_per_oddity"].items():
         lines.append(f"| {kind} | {v['n']} | {_pct(v['false_flag_rate'])} | "
                      f"{_pct(r['rules_false_flag_rate_per_oddity'][kind]['false_flag_rate'])} |")
+    lines += ["", "## By scan kind (at the shipped threshold)", "",
+              "| scan | forms | needing correction | recall | flag rate | false-flag rate |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for kind, v in r["per_scan_kind"].items():
+        lines.append(f"| {kind} | {v['n']} | {v['needing_correction']} | {_pct(v['recall'])} | {_pct(v['flag_rate'])} | "
+                     f"{_pct(v['false_flag_rate'])} |")
     lines += ["", f"![reliability]({png})", "", *limits_markdown(r["limits_at_target_recall"]), ""]
     return "\n".join(lines)
 

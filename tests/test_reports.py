@@ -261,7 +261,8 @@ def test_wilson_interval_hand_computed():
 
 
 def _pilot_store(tmp_path: Path, minutes: tuple[float | None, ...] = (None, None)):
-    """20 forms (4 flagged) in a store; staff decided 2 flagged forms and audited 2 cleared ones."""
+    """20 forms (4 flagged; 8 of them, 2 flagged, read from a text layer) in a store; staff decided 2 flagged forms
+    and audited 2 cleared ones."""
     from datetime import datetime, timezone
 
     from taxcheck.store import add_staff_decisions, begin_run, finish_run, open_store, save_document
@@ -272,6 +273,9 @@ def _pilot_store(tmp_path: Path, minutes: tuple[float | None, ...] = (None, None
     forms, rows = [], []
     for i in range(20):
         f = make_form(i + 1, f"氏名{i}", MY_NUMBER_A, source="batch/p.pdf")
+        if i in (0, 1) or 10 <= i < 16:  # 8 forms read from a PDF's text layer, 2 of them flagged
+            for fv in f.fields.values():
+                fv.source = "text_layer"
         flagged = i < 4
         findings = [income_finding()] if i < 3 else []
         d = Decision(0.95 - i * 0.04, flagged, ["income_arithmetic"] if i < 3 else (["model"] if flagged else []))
@@ -326,7 +330,9 @@ def test_pilot_report_from_store(tmp_path):
     assert s["staff"]["precision_recall"]["recall"] == pytest.approx(0.2)
     assert {r["code"]: r["forms"] for r in s["by_reason"]} == {"income_arithmetic": 3, "model": 1}
     assert [(r["forms"], r["flagged"]) for r in s["by_run"]] == [(20, 4)]
-    assert "68.3%" in summary_markdown(s)
+    assert [(k["input"], k["forms"], k["flagged"]) for k in s["by_input"]] == [("text_layer", 8, 2), ("image", 12, 2)]
+    assert "68.3%" in summary_markdown(s) and "（25.0%）" in summary_markdown(s) and "（16.7%）" in summary_markdown(s)
+    assert 'id="inputs"' in html and "電子データ" in html and 'alt="入力の種類別の要確認"' in html
 
 
 def test_measured_review_minutes_replace_the_default(tmp_path):

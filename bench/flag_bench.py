@@ -4,8 +4,7 @@ flagging ≤ 30% of all forms?
 On a freshly generated set (seed unseen in training) read by the real pipeline
 (``taxcheck.pipeline.run_batch``), reports recall and flag rate at the model's threshold, recall per
 error code, false-flag rate per oddity kind, recall and flag rate per scan kind, the same for the rules alone and
-for a DummyClassifier,
-ROC-AUC / PR-AUC / Brier and a reliability plot. The expensive OCR run is done once: pass
+for a DummyClassifier, ROC-AUC / PR-AUC / Brier and a reliability plot. The expensive OCR run is done once: pass
 ``--run-dir`` to score an existing run folder again (it needs forms.jsonl, and truth.json there or
 ``--truth``).
 
@@ -334,8 +333,8 @@ def to_markdown(r: dict, png: str) -> str:
               "| scan | forms | needing correction | recall | flag rate | false-flag rate |",
               "| --- | --- | --- | --- | --- | --- |"]
     for kind, v in r["per_scan_kind"].items():
-        lines.append(f"| {kind} | {v['n']} | {v['needing_correction']} | {_pct(v['recall'])} | {_pct(v['flag_rate'])} | "
-                     f"{_pct(v['false_flag_rate'])} |")
+        lines.append(f"| {kind} | {v['n']} | {v['needing_correction']} | {_pct(v['recall'])} | "
+                     f"{_pct(v['flag_rate'])} | {_pct(v['false_flag_rate'])} |")
     lines += ["", f"![reliability]({png})", "", *limits_markdown(r["limits_at_target_recall"]), ""]
     return "\n".join(lines)
 

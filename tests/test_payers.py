@@ -113,7 +113,8 @@ def test_a_zero_one_form_saw_stands_against_forms_that_read_it_as_6_or_9():
     assert [f.value("payer_address") for f in out] == [printed] * 4
     # as sure as the surest form that read it but for the zero (the rule broke no address in six batches)
     assert out[0].fields["payer_address"].confidence == 0.87
-    full = settle_payers(_forms(["東京都新宿区西新宿５-２５-１９", "東京都新宿区西新宿５-２５-１０"] * 2, confidences=[0.9, 0.6] * 2))
+    full = settle_payers(_forms(["東京都新宿区西新宿５-２５-１９", "東京都新宿区西新宿５-２５-１０"] * 2,
+                                confidences=[0.9, 0.6] * 2))
     assert {f.value("payer_address") for f in full} == {"東京都新宿区西新宿５-２５-１０"}
     # a 0 among other differences is one garbled reading: the vote decides
     garbled = "東京都杉並区荻窪1-16-10 第ービル9階"

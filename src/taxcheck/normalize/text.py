@@ -59,8 +59,8 @@ _ADDRESS_REPAIRS = [
     # a number is followed by 丁目, never by 丁月, by 目 alone or by another word ending in 目
     (re.compile(r"(?<=[0-9])丁[月日]"), "丁目"),
     (re.compile(r"(?<=[0-9])[^\s0-9番号目]{0,2}目(?=[0-9])"), "丁目"),
-    # the letter O after a digit is a zero (9番1O号, サンハイツ3O1): a zero's slash lost to a fax; so is an @ (荻窪5-3@-15,
-    # 6丁目2@番): a slashed zero read whole
+    # the letter O after a digit is a zero (9番1O号, サンハイツ3O1): a zero's slash lost to a fax; so is an @
+    # (荻窪5-3@-15, 6丁目2@番): a slashed zero read whole
     (re.compile(r"(?<=[0-9])[Oo@]"), "0"),
     # an address ends in a number, a word or a floor, never in a dot glued to its last digit (本町4-30-8.)
     (re.compile(r"(?<=[0-9])[.,。、]$"), ""),

@@ -205,8 +205,9 @@ def input_kind(fields: dict[str, dict[str, Any]]) -> str:
 
 def compute_summary(forms: list[dict[str, Any]], staff: list[dict[str, Any]], cfg: PilotConfig,
                     metrics: list[dict[str, Any]] | None = None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """All pilot figures from plain rows: forms (``risk``, ``flagged``, ``reasons``, ``findings``,
-    ``key``, ``input``: :func:`input_kind`), staff decisions (``form_key``, ``decision``, ``minutes``, ``flagged``) and metrics.json dicts."""
+    """All pilot figures from plain rows: forms (``risk``, ``flagged``, ``reasons``, ``findings``, ``key``,
+    ``input``: :func:`input_kind`), staff decisions (``form_key``, ``decision``, ``minutes``, ``flagged``) and
+    metrics.json dicts."""
     n_forms = len(forms)
     flagged_keys = {f["key"] for f in forms if f.get("flagged")}
     n_flagged = len(flagged_keys)
@@ -287,8 +288,9 @@ def compute_summary(forms: list[dict[str, Any]], staff: list[dict[str, Any]], cf
 
     per_input: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for f in forms:
-        per_input[f.get("input") or "image"][0] += 1
-        per_input[f.get("input") or "image"][1] += bool(f.get("flagged"))
+        counts = per_input[f.get("input") or "image"]
+        counts[0] += 1
+        counts[1] += bool(f.get("flagged"))
     by_input = [{"input": kind, "label": label, "forms": per_input[kind][0], "flagged": per_input[kind][1],
                  "flag_rate": _ratio(per_input[kind][1], per_input[kind][0])}
                 for kind, label in INPUT_KINDS.items() if per_input[kind][0]]
@@ -449,11 +451,11 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
     kinds = s.get("by_input") or []
     if kinds:
         fig, ax = plt.subplots(figsize=(7, 0.6 * len(kinds) + 1.2))
-        labels = [k["label"] for k in kinds][::-1]
-        flagged = [k["flagged"] for k in kinds][::-1]
-        ax.barh(labels, [k["forms"] - k["flagged"] for k in kinds][::-1], color="#70ad47", label="問題なし")
-        ax.barh(labels, flagged, left=[k["forms"] - k["flagged"] for k in kinds][::-1], color="#c00000", label="要確認")
-        for y, k in enumerate(kinds[::-1]):
+        kinds = kinds[::-1]  # the first kind on top
+        labels, cleared = [k["label"] for k in kinds], [k["forms"] - k["flagged"] for k in kinds]
+        ax.barh(labels, cleared, color="#70ad47", label="問題なし")
+        ax.barh(labels, [k["flagged"] for k in kinds], left=cleared, color="#c00000", label="要確認")
+        for y, k in enumerate(kinds):
             ax.text(k["forms"], y, f" {_pct(k['flag_rate'])}", va="center")
         ax.set_xlim(0, 1.15 * max(k["forms"] for k in kinds))  # room for the rates
         ax.xaxis.get_major_locator().set_params(integer=True)

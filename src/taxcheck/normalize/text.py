@@ -49,10 +49,14 @@ _ADDRESS_REPAIRS = [
     # …and the other way in two more building words: パーク (park), コーポ (co-op); バーク, コーボ name no building
     (re.compile(r"バーク"), "パーク"),
     (re.compile(r"コーボ"), "コーポ"),
-    # 1 read as ! | l I i beside a digit or a dash (丸の内!-16-10, 日本橋i-5-1); ! and | also before or after a
-    # block-number word (7丁目!番, 6番!4号): no address writes them
-    (re.compile(r"[!|lIi](?=[0-9]*-[0-9])|(?<=[0-9]-)[!|lIi]|(?<=[0-9])[!|lI](?=[0-9])"), "1"),
-    (re.compile(r"(?<=[0-9目番])[!|](?=[0-9番号])|(?<=[目番])[!|]"), "1"),
+    # 1 read as ! | ] } l I i beside a digit or a dash (丸の内!-16-10, 日本橋}-11-7, 日本橋i-5-1); ! | ] } also before
+    # or after a block-number word (7丁目!番, 1丁目]番, 6番!4号): no address writes them
+    (re.compile(r"[!|\]}lIi](?=[0-9]*-[0-9])|(?<=[0-9]-)[!|\]}lIi]|(?<=[0-9])[!|\]}lI](?=[0-9])"), "1"),
+    (re.compile(r"(?<=[0-9目番])[!|\]}](?=[0-9番号])|(?<=[目番])[!|\]}]"), "1"),
+    # 7 read as ? where a block number's digit stands (芝浦1-14-?, 下石神井?丁目)
+    (re.compile(r"(?<=-)\?(?=$| |-|[0-9])|(?<![0-9])\?(?=丁目|番)"), "7"),
+    # a dash read as = between two digits, or beside the dash itself (日本橋1-24=5, 練馬3-6=-3)
+    (re.compile(r"(?<=[0-9])(?:=-|-=|=)(?=[0-9])"), "-"),
     # no space inside a block number (番1 1号, 5 丁目): gaps between narrow digits read as spaces
     (re.compile(r"(?<=[0-9]) (?=[0-9]*(?:丁目|番|号))"), ""),
     # 丁目 with its 目 read as 月 or 日, its 丁 lost (4目27番) or read as another character (6芽目, 5耳目, 5了丁目):
@@ -140,7 +144,8 @@ def _remarks_words(s: str) -> str:
 
 def normalize_address(raw: str) -> Normalized:
     """An address: as :func:`normalize_text`, then the OCR confusions its grammar settles (第ニ → 第二,
-    ピル → ビル, 1-16 read as !-16, a space inside a block number, 丁月 → 丁目, 1O号 or 1@号 → 10号) and its place
+    ピル → ビル, 1-16 read as !-16 or }-16, 1-14-7 as 1-14-?, 24-5 as 24=5, a space inside a block number, 丁月 → 丁目,
+    1O号 or 1@号 → 10号) and its place
     name mended against Japan Post's list (:mod:`taxcheck.normalize.places`). A place not on the list does
     not fit the format."""
     s = normalize_text(raw).value

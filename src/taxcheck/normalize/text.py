@@ -145,9 +145,8 @@ def _remarks_words(s: str) -> str:
 def normalize_address(raw: str) -> Normalized:
     """An address: as :func:`normalize_text`, then the OCR confusions its grammar settles (第ニ → 第二,
     ピル → ビル, 1-16 read as !-16 or }-16, 1-14-7 as 1-14-?, 24-5 as 24=5, a space inside a block number, 丁月 → 丁目,
-    1O号 or 1@号 → 10号) and its place
-    name mended against Japan Post's list (:mod:`taxcheck.normalize.places`). A place not on the list does
-    not fit the format."""
+    1O号 or 1@号 → 10号) and its place name mended against Japan Post's list (:mod:`taxcheck.normalize.places`). A
+    place not on the list does not fit the format."""
     s = normalize_text(raw).value
     if not s:
         return Normalized(s, True)

@@ -890,6 +890,10 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
     # ス's strokes (the 6 on one with no loop); the slashed 0 read as 60 is one glyph
     ("room_zero_read_60_after_katakana_scan_2up.png", 23.01, (46.1, 23.5, 90.9, 43.3), "関町北6丁目18番22号 パークハウス{}",
      "2603", "203"),
+    # an image PDF's 308 read 3908 (at 300 dpi, em 37 px): pairing a glyph to each digit put the 3 on ツ's sweep and
+    # the 9 on the 3, which has no loop; the 90 read from the slashed 0 is one glyph
+    ("room_zero_read_90_after_katakana_image_pdf.png", 36.66, (73.6, 74.1, 140.8, 105.7),
+     "西大泉2丁目18番5号 サンハイツ{}", "3908", "308"),
 ])
 def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, em, box, line, read, printed):
     # the word's neighbourhood (two em around its box) cut from generated scans, with Tesseract's box of the word

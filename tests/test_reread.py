@@ -897,38 +897,37 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
 ])
 def test_a_slashed_zero_inside_a_text_line_is_found_by_pairing_glyphs(fixture, em, box, line, read, printed):
     # the word's neighbourhood (two em around its box) cut from generated scans, with Tesseract's box of the word
+    out = _recheck_line(fixture, em, line.format(read), [Word(read, 0.6, BBox(*box))], 0.6)
+    assert out.text == line.format(printed) and (out.confidence < 0.6) == (read != printed)
+
+
+def _recheck_line(fixture: str, em: float, text: str, words: list[Word], confidence: float) -> BoxRead:
+    """A text line read as ``text`` (``words`` boxed in the fixture's crop) after the text-zero re-check."""
     grey = np.asarray(Image.open(DATA / fixture).convert("L"))
-    word = Word(read, 0.6, BBox(*box))
     req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", em)
-    out = {"a": BoxRead(line.format(read), 0.6, [word])}
+    out = {"a": BoxRead(text, confidence, words)}
     _recheck_text_zeros(grey, out, [req])
-    assert out["a"].text == line.format(printed) and (out["a"].confidence < 0.6) == (read != printed)
+    return out["a"]
 
 
 
 def test_a_number_ending_a_line_is_paired_without_the_next_lines_first_character():
     # a fax 2-up's レジデンス大泉704, its 4 printed on the address's second line: the 70 ending the first line was read
     # 79, and paired with the 4 after it in the text, it found no glyph for that 4 and slipped onto 泉
-    grey = np.asarray(Image.open(DATA / "room_zero_line_end_fax_2up.png").convert("L"))
     words = [Word("泉", 0.8, BBox(24.5, 21.9, 41.5, 42.6)), Word("79", 0.8, BBox(44.6, 22.5, 64.6, 39.6)),
              Word("4", 0.8, BBox(-470.9, 88.9, -460.5, 104.1))]  # the second line's start, outside the crop
-    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", 21.89)
-    out = {"a": BoxRead("レジデンス大泉794", 0.8, words)}
-    _recheck_text_zeros(grey, out, [req])
-    assert out["a"].text == "レジデンス大泉704" and out["a"].confidence < 0.8
+    out = _recheck_line("room_zero_line_end_fax_2up.png", 21.89, "レジデンス大泉794", words, 0.8)
+    assert out.text == "レジデンス大泉704" and out.confidence < 0.8
 
 
 def test_a_full_width_6_beside_the_crops_edge_keeps_a_60_from_collapsing_into_one_zero():
     # an image PDF's コーポ桜６０２, its 2 on the address's second line, read right: Tesseract boxed 60 from the 0, and
     # the pairing puts its 6 on what is left of a glyph at the crop's edge. That remnant shows no loop, yet it is no
     # evidence for reading 60 as one slashed zero: the line is left as read
-    grey = np.asarray(Image.open(DATA / "room_full_width_60_line_end_image_pdf.png").convert("L"))
     words = [Word("桜", 0.9, BBox(112.6, 56.1, 157.2, 108.0)), Word("60", 0.9, BBox(185.2, 63.4, 209.0, 93.4)),
              Word("2", 0.9, BBox(-723.1, 173.3, -701.3, 203.4))]  # the second line's start, outside the crop
-    req = BoxRequest("a", BBox(0, 0, grey.shape[1], grey.shape[0]), "text", 37.32)
-    out = {"a": BoxRead("コーポ桜602", 0.9, words)}
-    _recheck_text_zeros(grey, out, [req])
-    assert (out["a"].text, out["a"].confidence) == ("コーポ桜602", 0.9)
+    out = _recheck_line("room_full_width_60_line_end_image_pdf.png", 37.32, "コーポ桜602", words, 0.9)
+    assert (out.text, out.confidence) == ("コーポ桜602", 0.9)
 
 
 def test_a_left_aligned_name_or_kana_is_cut_from_its_labels_cell_edge_not_its_box_edge():

@@ -632,8 +632,7 @@ def _zeros_by_shape(grey: np.ndarray, w: Word, em: float, before: str = "", afte
         ink = band < level
         runs = _glyph_runs(ink, em, min_gap=1)  # every empty column parts: a hyphen touching a 6 is its own run
         line = before + w.text + after
-        loops = ([_has_loop(_glyph_at(c, ink, top, x0, x1)) or x0 == 0 or x1 >= ink.shape[1] for x0, x1 in runs]
-                 if em >= LOOP_MIN_EM_PX else None)
+        loops = [_loop_or_cut(c, ink, top, x0, x1) for x0, x1 in runs] if em >= LOOP_MIN_EM_PX else None
         paired = _pair_glyphs(line, ink, runs, em, box, collapse, loops)
         if paired is not None and not collapse:  # ...or where the plain pairing gives a 0, 6, 8 or 9 a glyph with
             # no loop and a cheaper one with a 60 or 90 does not (ス203 read ス2603: without the collapse, ス's first
@@ -670,8 +669,13 @@ def _loops_hold(line: str, pairs: list[tuple[int, int, tuple[int, int]]], c: np.
                 top: int) -> bool:
     """Whether every 0, 6, 8 or 9 of a pairing (:func:`_pair_glyphs`) has a glyph that encloses white, or one the
     crop's side cuts (what is left of it cannot tell)."""
-    return all(_has_loop(_glyph_at(c, ink, top, x0, x1)) or x0 == 0 or x1 >= ink.shape[1]
-               for i, k, (x0, x1) in pairs if set(line[i:i + k]) & _LOOPS)
+    return all(_loop_or_cut(c, ink, top, x0, x1) for i, k, (x0, x1) in pairs if set(line[i:i + k]) & _LOOPS)
+
+
+def _loop_or_cut(c: np.ndarray, ink: np.ndarray, top: int, x0: int, x1: int) -> bool:
+    """Whether the glyph between columns ``x0`` and ``x1`` encloses white, or the crop's side cuts it (what is left
+    of it cannot tell)."""
+    return _has_loop(_glyph_at(c, ink, top, x0, x1)) or x0 == 0 or x1 >= ink.shape[1]
 
 
 def _has_loop(glyph: np.ndarray) -> bool:

@@ -888,7 +888,8 @@ def test_a_name_and_kana_take_the_page_pass_reading_that_agrees():
      "609"),
     # a 2-up scan's 203 read 2603, boxed from the 2: pairing each digit with a glyph of its own puts the 2 and the 6 on
     # ス's strokes (the 6 on one with no loop); the slashed 0 read as 60 is one glyph
-    ("room_zero_read_60_after_katakana_scan_2up.png", 23.01, (46.1, 23.5, 90.9, 43.3), "関町北6丁目18番22号 パークハウス{}",
+    ("room_zero_read_60_after_katakana_scan_2up.png", 23.01, (46.1, 23.5, 90.9, 43.3),
+     "関町北6丁目18番22号 パークハウス{}",
      "2603", "203"),
     # an image PDF's 308 read 3908 (at 300 dpi, em 37 px): pairing a glyph to each digit put the 3 on ツ's sweep and
     # the 9 on the 3, which has no loop; the 90 read from the slashed 0 is one glyph

@@ -20,6 +20,7 @@ from taxcheck.extract.reread import (
     AGREED,
     DIGIT_EM_PX,
     DISAGREEMENT_PENALTY,
+    GLYPH_AGREED,
     INK_UNREAD_CONFIDENCE,
     VARIANTS,
     BoxRead,
@@ -30,6 +31,7 @@ from taxcheck.extract.reread import (
     _kana_read,
     _KanaLine,
     _cell_zeros,
+    _recheck_by_form_glyphs,
     _recheck_digit_count,
     _recheck_digit_zeros,
     _recheck_text_zeros,
@@ -951,3 +953,43 @@ def test_a_left_aligned_name_or_kana_is_cut_from_its_labels_cell_edge_not_its_bo
     lead_ins = {rect: lead for rect, _, _, _, lead in fields._boxes_to_read(ctx, salary_fields(), 2021)}
     assert lead_ins[tuple(version.fields["recipient_kana"].rect)] == 1.0  # what is OCRed is cut so
     assert lead_ins[tuple(version.fields["payment_amount"].rect)] == 0.0  # an amount keeps its box
+
+
+def _form_digit_rows(boxes: dict[str, tuple[str, str, float]], font: str = MINCHO):
+    """One form's digit boxes (key → digits printed, digits read, confidence of the reading) rendered in one font
+    at a 200 dpi scan's size: the crops and readings the reader holds when the re-checks run."""
+    em = 28
+    rows, out, ems = [], {}, {}
+    for key, (printed, read, conf) in boxes.items():
+        img = Image.new("L", (em * (len(printed) + 2), em * 2), 255)
+        ImageDraw.Draw(img).text((em, em // 3), printed, font=ImageFont.truetype(font, em), fill=0)
+        grey = np.asarray(img.filter(ImageFilter.GaussianBlur(0.8)))
+        rows.append((key, 0, grey, 1.0, BBox(0, 0, img.width, img.height)))
+        out[key] = BoxRead(read, conf, [])
+        ems[key] = em
+    return rows, out, ems
+
+
+SURE_BOXES = {"pay": ("3456780", "3456780", 0.95), "tax": ("1290", "1290", 0.95), "ins": ("71845", "71845", 0.92)}
+
+
+@pytest.mark.parametrize("font", [GOTHIC, MINCHO])
+def test_an_unsure_digit_box_whose_glyphs_match_the_forms_sure_digits_is_sure(font):
+    rows, out, ems = _form_digit_rows({**SURE_BOXES, "month": ("7", "7", 0.4), "day": ("31", "31", 0.6)}, font)
+    _recheck_by_form_glyphs(out, rows, {}, ems)
+    assert out["month"].confidence == GLYPH_AGREED and out["day"].confidence == GLYPH_AGREED
+    assert out["month"].text == "7" and out["pay"].confidence == 0.95  # the sure boxes and the text are left alone
+
+
+def test_a_reading_its_glyphs_contradict_or_the_form_never_shows_stays_unsure():
+    no_six = {key: (v.replace("6", "7"), v.replace("6", "7"), c) for key, (v, _, c) in SURE_BOXES.items()}
+    rows, out, ems = _form_digit_rows({**no_six, "month": ("7", "1", 0.4), "year": ("62", "62", 0.5)})
+    _recheck_by_form_glyphs(out, rows, {}, ems)
+    assert out["month"] == BoxRead("1", 0.4, [])  # a 7 misread as 1: its glyph is likest the form's 7s
+    assert out["year"].confidence == 0.5  # the sure boxes show no 6: no verdict
+
+
+def test_without_sure_boxes_nothing_changes():
+    rows, out, ems = _form_digit_rows({"pay": ("3456780", "3456780", 0.8), "month": ("7", "7", 0.4)})
+    _recheck_by_form_glyphs(out, rows, {}, ems)
+    assert out["pay"].confidence == 0.8 and out["month"].confidence == 0.4

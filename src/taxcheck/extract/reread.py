@@ -13,6 +13,7 @@ for amounts, numbers and dates; katakana only for フリガナ), is far more acc
   the first win, and any disagreement lowers the confidence. The box is then cut into its glyphs
   (_tall_glyphs): a digit whose glyph has a zero's shape is 0, and a reading with more or fewer digits
   than glyphs (a short box, or an amount whose thousands group is not 3 digits) is read glyph by glyph.
+  An unsure box whose glyphs each look likest the digit read, among the form's surely read glyphs, is sure.
 * Names and addresses are read line-whole (kanji are read better in context). Tesseract's word boxes
   are too loose to tell a real space (氏 and 名, before a building name) from the gap between two kanji,
   so each line is also cut at its wide blank gaps and read segment by segment; the spaces of that
@@ -1251,14 +1252,12 @@ def _recheck_by_form_glyphs(out: dict, digit_rows: list, cell_parts: dict, ems: 
         if len(vectors) == len(digits) and all(v is not None for v in vectors):
             glyphs[key] = list(zip(digits, vectors))
     sure = {key for key in glyphs if out[key].confidence >= SURE_DIGITS}
+    samples: dict[str, list[np.ndarray]] = {}
+    for key in sure:
+        for digit, v in glyphs[key]:
+            samples.setdefault(digit, []).append(v)
     for key, pairs in glyphs.items():
-        if key in sure:
-            continue
-        samples: dict[str, list[np.ndarray]] = {}
-        for other in sure:
-            for digit, v in glyphs[other]:
-                samples.setdefault(digit, []).append(v)
-        if all(_likest(v, digit, samples) for digit, v in pairs):
+        if key not in sure and all(_likest(v, digit, samples) for digit, v in pairs):
             out[key] = replace(out[key], confidence=GLYPH_AGREED)
 
 

@@ -6,6 +6,7 @@ Tesseract, so it pins the behaviour that matters: half-width kana as payroll sof
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -993,3 +994,16 @@ def test_without_sure_boxes_nothing_changes():
     rows, out, ems = _form_digit_rows({"pay": ("3456780", "3456780", 0.8), "month": ("7", "7", 0.4)})
     _recheck_by_form_glyphs(out, rows, {}, ems)
     assert out["pay"].confidence == 0.8 and out["month"].confidence == 0.4
+
+
+def test_on_a_fax_the_forms_own_glyphs_confirm_right_readings_and_not_a_misread_month():
+    # the digit boxes of one form of a generated 2-up fax (no real person), as the reader cut them, with its
+    # readings: 2,984,000, 40,000 and the birth day 30 were read unsurely but right; the birth month 11 was read 41
+    folder = DATA / "form_glyphs_fax_2up"
+    boxes = json.loads((folder / "readings.json").read_text(encoding="utf-8"))
+    rows = [(b["image"], 0, np.asarray(Image.open(folder / b["image"]).convert("L")), 1.0, None) for b in boxes]
+    out = {b["image"]: BoxRead(b["read"], b["confidence"], []) for b in boxes}
+    _recheck_by_form_glyphs(out, rows, {}, {b["image"]: b["em_px"] for b in boxes})
+    raised = {b["image"] for b in boxes if out[b["image"]].confidence > b["confidence"]}
+    assert raised == {"02_employment_income.png", "09_life_insurance_deduction.png", "15_birth_date_day.png"}
+    assert out["14_birth_date_month.png"] == BoxRead("41", 0.133, [])

@@ -960,15 +960,9 @@ def _form_digit_rows(boxes: dict[str, tuple[str, str, float]], font: str = MINCH
     """One form's digit boxes (key → digits printed, digits read, confidence of the reading) rendered in one font
     at a 200 dpi scan's size: the crops and readings the reader holds when the re-checks run."""
     em = 28
-    rows, out, ems = [], {}, {}
-    for key, (printed, read, conf) in boxes.items():
-        img = Image.new("L", (em * (len(printed) + 2), em * 2), 255)
-        ImageDraw.Draw(img).text((em, em // 3), printed, font=ImageFont.truetype(font, em), fill=0)
-        grey = np.asarray(img.filter(ImageFilter.GaussianBlur(0.8)))
-        rows.append((key, 0, grey, 1.0, BBox(0, 0, img.width, img.height)))
-        out[key] = BoxRead(read, conf, [])
-        ems[key] = em
-    return rows, out, ems
+    rows = [(key, 0, _scan_line(printed, font, em), 1.0, None) for key, (printed, _, _) in boxes.items()]
+    out = {key: BoxRead(read, conf, []) for key, (_, read, conf) in boxes.items()}
+    return rows, out, dict.fromkeys(boxes, em)
 
 
 SURE_BOXES = {"pay": ("3456780", "3456780", 0.95), "tax": ("1290", "1290", 0.95), "ins": ("71845", "71845", 0.92)}

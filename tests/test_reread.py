@@ -984,10 +984,19 @@ def test_a_reading_its_glyphs_contradict_or_the_form_never_shows_stays_unsure():
     assert out["year"].confidence == 0.5  # the sure boxes show no 6: no verdict
 
 
-def test_without_sure_boxes_nothing_changes():
-    rows, out, ems = _form_digit_rows({"pay": ("3456780", "3456780", 0.8), "month": ("7", "7", 0.4)})
+def test_without_agreed_boxes_nothing_changes():
+    rows, out, ems = _form_digit_rows({"pay": ("3456780", "3456780", 0.7), "month": ("7", "7", 0.4)})
     _recheck_by_form_glyphs(out, rows, {}, ems)
-    assert out["pay"].confidence == 0.8 and out["month"].confidence == 0.4
+    assert out["pay"].confidence == 0.7 and out["month"].confidence == 0.4
+
+
+def test_boxes_the_readings_agree_on_lend_their_glyphs_to_each_other_but_not_to_themselves():
+    agreed = AGREED[3]
+    rows, out, ems = _form_digit_rows({"pay": ("3456780", "3456780", agreed), "tax": ("40", "40", agreed),
+                                       "month": ("7", "7", 0.4)})
+    _recheck_by_form_glyphs(out, rows, {}, ems)
+    assert out["month"].confidence == GLYPH_AGREED and out["tax"].confidence == GLYPH_AGREED  # 7, 4 and 0 in pay
+    assert out["pay"].confidence == agreed  # 3, 5, 6 and 8 only in itself: no verdict
 
 
 def test_on_a_fax_the_forms_own_glyphs_confirm_right_readings_and_not_a_misread_month():

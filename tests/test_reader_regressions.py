@@ -111,7 +111,7 @@ def test_yen_suffix_is_not_read_as_a_digit(font):
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    from taxcheck.extract.reread import drop_yen_suffix
+    from taxcheck.extract.crops import drop_yen_suffix
     from taxcheck.ocr import get_engine
 
     em = 31  # 11 pt at 200 dpi
@@ -136,7 +136,8 @@ def test_three_digits_a_fax_joined_are_not_taken_for_a_yen_suffix():
     import numpy as np
     from PIL import Image
 
-    from taxcheck.extract.reread import BoxRequest, drop_yen_suffix, read_boxes
+    from taxcheck.extract.crops import drop_yen_suffix
+    from taxcheck.extract.reread import BoxRequest, read_boxes
     from taxcheck.ocr import get_engine
     from taxcheck.records import BBox
 

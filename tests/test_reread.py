@@ -17,6 +17,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from taxcheck.classify.decide import LOW_CONFIDENCE
 from taxcheck.extract import fields
+from taxcheck.extract.crops import _split_tall
+from taxcheck.extract.glyphs import is_bar, tall_glyphs
 from taxcheck.extract.reread import (
     AGREED,
     DIGIT_EM_PX,
@@ -26,19 +28,16 @@ from taxcheck.extract.reread import (
     VARIANTS,
     BoxRead,
     BoxRequest,
-    _is_bar,
+    _cell_zeros,
     _is_subsequence,
     _join_segments,
     _kana_read,
     _KanaLine,
-    _cell_zeros,
     _recheck_by_form_glyphs,
     _recheck_digit_count,
     _recheck_digit_zeros,
     _recheck_text_zeros,
     _scale,
-    _split_tall,
-    _tall_glyphs,
     _vote,
     _with_spaces_of,
     read_boxes,
@@ -47,10 +46,10 @@ from taxcheck.extract.reread import (
     read_variants,
     zero_slip,
 )
+from taxcheck.forms import salary_fields
 from taxcheck.normalize import normalize
 from taxcheck.normalize.readings import name_characters, name_spelled_by
 from taxcheck.ocr import get_engine
-from taxcheck.forms import salary_fields
 from taxcheck.records import BBox, FieldValue, Word
 from taxcheck.rules.checkdigits import is_valid_payer_number
 
@@ -179,13 +178,13 @@ def test_digit_vote():
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",  # a 9 whose loop runs ~0.6 of its height
 ])
 def test_a_zero_is_told_from_9_6_and_8(font):
-    from taxcheck.extract.reread import _is_zero
+    from taxcheck.extract.glyphs import is_zero
 
     f = ImageFont.truetype(font, 30)
     for ch in "0968":
         img = Image.new("L", (60, 60), 255)
         ImageDraw.Draw(img).text((15, 10), ch, font=f, fill=0)
-        assert _is_zero(np.asarray(img)) is (ch == "0"), ch
+        assert is_zero(np.asarray(img)) is (ch == "0"), ch
 
 
 def test_a_lone_slashed_zero_reads_0():
@@ -275,10 +274,10 @@ def test_short_digit_boxes_that_read_well_are_left_alone(font, printed):
 
 def test_glyphs_of_a_digit_box_and_the_stem_of_a_1():
     grey = _date_part("11", MINCHO)
-    glyphs = _tall_glyphs(grey, 28)
+    glyphs = tall_glyphs(grey, 28)
     assert len(glyphs) == 2  # the frame lines at the sides are no glyphs
-    assert all(_is_bar(g, 28) for g in glyphs)
-    assert not any(_is_bar(g, 28) for g in _tall_glyphs(_date_part("74", MINCHO), 28))
+    assert all(is_bar(g, 28) for g in glyphs)
+    assert not any(is_bar(g, 28) for g in tall_glyphs(_date_part("74", MINCHO), 28))
     assert _is_subsequence("1", "11") and not _is_subsequence("10", "111")
 
 
@@ -528,7 +527,7 @@ def test_a_zero_read_as_another_digit_is_told_by_its_shape():
 
 
 def _cells(digits: str, font: str = GOTHIC, em: int = 32) -> list[np.ndarray]:
-    """One glyph per cell, as :func:`_cell_images` cuts a digit-per-cell row (frame lines removed)."""
+    """One glyph per cell, as :func:`~taxcheck.extract.crops.cell_images` cuts a digit-per-cell row (frame lines removed)."""
     f = ImageFont.truetype(font, em)
     cells = []
     for ch in digits:
@@ -575,7 +574,7 @@ def test_zeros_printed_flush_with_the_boxs_edge_are_told_by_their_shape():
     # a fax's 基礎控除の額 "880,000" as cut for OCR (generated dev set): the last 0 touches the crop's right side,
     # where the glyph cut left it out as a frame line's remnant, so glyphs and digits did not pair off
     img = np.asarray(Image.open(DATA / "amount_zeros_flush_right_fax.png").convert("L"))
-    assert len(_tall_glyphs(img, 26.81)) == 6
+    assert len(tall_glyphs(img, 26.81)) == 6
     out = {"a": BoxRead("880, 600", 0.62, [])}
     _recheck_digit_zeros(out, [("a", 0, img, 1.0, BBox(0, 0, 1, 1))], {}, {"a": 26.81})
     assert out["a"].text == "880, 000"
@@ -583,20 +582,20 @@ def test_zeros_printed_flush_with_the_boxs_edge_are_told_by_their_shape():
 
 def test_digits_touching_in_threes_are_cut_at_the_digit_pitch():
     img = cv2.erode(_scan_line("580,000", GOTHIC, 32), np.ones((1, 5), np.uint8))  # ink spread: "580", "000" touch
-    glyphs = _tall_glyphs(img, 32.0)
+    glyphs = tall_glyphs(img, 32.0)
     assert len(glyphs) == 6 and max(g.shape[1] for g in glyphs) < 1.5 * min(g.shape[1] for g in glyphs)
 
 
 def test_rule_remnants_and_specks_are_no_glyphs():
     img = _scan_line("30", GOTHIC, 32)
     h, w = img.shape
-    assert len(_tall_glyphs(img, 32.0)) == 2
+    assert len(tall_glyphs(img, 32.0)) == 2
     framed = img.copy()
     framed[2:h - 2, 1:3] = 0  # a cell's corner ┌ left of the digits, reaching over the 3
     framed[2:4, 1:int(w * 0.45)] = 0
     framed[h - 6:h - 4, int(w * 0.3):w - 4] = 0  # a flat stroke of the rule below them
     framed[h - 3, int(w * 0.5)] = 0  # a speck
-    assert len(_tall_glyphs(framed, 32.0)) == 2
+    assert len(tall_glyphs(framed, 32.0)) == 2
 
 
 @pytest.mark.parametrize(("fixture", "em", "misread", "printed", "left_alone"), [
@@ -749,7 +748,7 @@ def test_forms_read_together_as_alone():
 ])
 def test_a_room_numbers_zero_read_as_six_is_found_by_its_shape(fixture, em, read, printed):
     # word crops (the word's box and a quarter em around it) from generated scans of addresses
-    from taxcheck.extract.reread import ZERO_PAD_EM
+    from taxcheck.extract.glyphs import ZERO_PAD_EM
 
     grey = np.asarray(Image.open(DATA / fixture).convert("L"))
     pad = ZERO_PAD_EM * em

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from taxcheck.extract.reread import cut_out
+from taxcheck.extract.crops import cut_out
 from taxcheck.layout.geometry import rotate_bound, straighten
 from taxcheck.layout.lines import Line, group_lines
 from taxcheck.layout.locate import FrameFit, LocatedForm, locate_forms, map_rect

@@ -6,6 +6,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from taxcheck.records import BBox, Decision, FieldValue, Finding, Form, form_to_dict
+from taxcheck.report.crops import crop_boxes
+from taxcheck.report.exceptions import ExceptionRow, build_exception_row, flagged_columns
 
 FONT = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
 MY_NUMBER_A = "621498320257"  # valid check digit (DOMAIN.md)
@@ -61,3 +63,13 @@ def store_row(form: Form, findings: list[Finding], decision: Decision, crops: di
     d.update(findings=[f.to_dict() for f in findings], risk=decision.risk, flagged=decision.flagged,
              reasons=decision.reasons, drivers=decision.drivers, crops=crops or {})
     return d
+
+
+def exception_row(form: Form, findings: list[Finding], decision: Decision, image: np.ndarray | None = None,
+                  crops_dir=None) -> ExceptionRow:
+    """A form's exception row, its flagged boxes cropped from ``image`` into ``crops_dir`` first (as the pipeline
+    does before it stores the form)."""
+    crops: dict[str, str] = {}
+    if image is not None and crops_dir is not None and decision.flagged:
+        crops = crop_boxes(image, form, flagged_columns(findings, decision), crops_dir)
+    return build_exception_row(form, findings, decision, crops)

@@ -19,6 +19,7 @@ from reportfactory import (
     MY_NUMBER_A,
     MY_NUMBER_B,
     PAYER_PERSONAL,
+    exception_row,
     income_finding,
     make_form,
     my_number_finding,
@@ -33,7 +34,6 @@ from taxcheck.report.exceptions import (
     COLUMNS,
     SHEET_ROWS,
     SHEET_SUMMARY,
-    exception_row,
     rows_from_store,
     write_exception_reports,
 )

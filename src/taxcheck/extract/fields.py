@@ -50,7 +50,6 @@ BLANK_CONFIDENCE = 0.95
 TEXT_LAYER_CONFIDENCE = 0.99
 TICK_CHARS = set("○〇◯●◎✓✔レ*＊※×xXvV")  # a text-layer word made only of these is a tick
 LABEL_ONLY_CONFIDENCE = 0.4  # the box held only printed labels: the value may have been drawn elsewhere
-ROW_INK_SHARE = 0.01
 CELL_CHECKS = {12: is_valid_payer_number, 13: is_valid_payer_number}  # digits per cell row → check digit
 VALUE_HALF_HEIGHT_EM = 0.4  # half the height of printed digits/kanji, in em
 AGREEMENT_CONFIDENCE = 0.8  # 氏名 and フリガナ read apart agree: likely as printed (斎藤 and 斉藤 read alike)

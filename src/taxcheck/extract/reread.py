@@ -67,7 +67,6 @@ DIGIT_EM_PX = 32
 VOTE_EM_PX = 48  # a second eng reading of every digit box at this size: one of three votes
 STUB_SHARE = 0.55  # in a digit box, words shorter than this share of the tallest are stubs of marks
 GROW_EM = 0.45
-OVERFLOW_EM = 0.3  # how far a box's own glyphs may stick out of it  # boxes are cut this much (in em) taller on each side, then foreign lines dropped
 MIN_EM_PX = 4.0  # floor of a box's font size in pixels
 DISAGREEMENT_PENALTY = 0.7  # confidence factor when the readings of a digit box differ
 ALONE_PENALTY = 0.9  # confidence factor of a box the stacked read found nothing in, read again on its own

@@ -4,8 +4,8 @@ Three renderings of the same rows: ``exceptions.csv`` (UTF-8 with BOM, for Excel
 ``exceptions.xlsx`` (filters, frozen header, crops embedded, two reviewer columns that
 ``taxcheck review import`` reads back) and ``exceptions.html`` (self-contained: crops inlined).
 
-The pipeline builds one :class:`ExceptionRow` per form with :func:`exception_row` (or
-:func:`build_exception_row` when the crops are already cut) and passes the list to
+The pipeline stores each form with its crops (``report/crops.py`` cuts them while the page is at hand); the
+rows are rebuilt from the store (:func:`rows_from_store`, around :func:`build_exception_row`) and passed to
 :func:`write_exception_reports`. Rows hold masked values only: a full 個人番号 never reaches them.
 """
 
@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import numpy as np
 from PIL import Image as PILImage
 
 from taxcheck.classify.decide import LOW_CONFIDENCE_REASON, MODEL_REASON, low_confidence_column, low_confidence_reason
 from taxcheck.forms import box_name
 from taxcheck.privacy import mask_my_number, safe_value, scrub
 from taxcheck.records import Decision, Finding, Form, form_from_dict
-from taxcheck.report.crops import crop_boxes
 from taxcheck.report.labels import SETTLED, driver_label, reason_label
 from taxcheck.rules.mend import read_before_mend
 
@@ -210,20 +208,6 @@ def build_exception_row(
         items=items,
         drivers=[scrub(d) for d in decision.drivers],
     )
-
-
-def exception_row(
-    form: Form,
-    findings: Sequence[Finding],
-    decision: Decision,
-    image: np.ndarray | PILImage.Image | None = None,
-    crops_dir: str | Path | None = None,
-) -> ExceptionRow:
-    """Crop the flagged boxes from ``image`` (when given) into ``crops_dir`` and build the row."""
-    crops: dict[str, str] = {}
-    if image is not None and crops_dir is not None and decision.flagged:
-        crops = crop_boxes(image, form, flagged_columns(findings, decision), crops_dir)
-    return build_exception_row(form, findings, decision, crops)
 
 
 def row_from_stored(d: dict[str, Any], out_dir: str | Path | None = None) -> ExceptionRow:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train models/default on real pipeline output: generate → run (real OCR) → train.
-#   bench/train_default.sh                       # 4 runs of 1,500 forms, seeds 121-124 (models/default: session 27, the
-#                                                # runs read by the reader of 644b639)
+#   bench/train_default.sh                       # 4 runs of 1,500 forms, seeds 121-124 (models/default: session 30, the
+#                                                # runs read by the reader of 2848c89; metadata.json names them)
 #   N=400 SEEDS="301" OUT=/tmp/m bench/train_default.sh   # a small try
 # Each run folder gets forms.jsonl (from `taxcheck run`) and a copy of the generator's truth.json, which is
 # what `taxcheck train` reads. Finished steps are skipped on a rerun (delete WORK to start over).

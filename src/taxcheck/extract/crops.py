@@ -226,16 +226,11 @@ def drop_yen_suffix(c: np.ndarray, em_px: float) -> np.ndarray:
     runs = _runs(ink.sum(axis=0), max(1, em_px * 0.08))
     if len(runs) < 2:
         return c
-
-    def height(x0: int, x1: int) -> int:
-        r = np.flatnonzero(ink[:, x0:x1].sum(axis=1))
-        return int(r[-1] - r[0] + 1) if r.size else 0
-
     x0, x1 = runs[-1]
-    others = [h for h in (height(a, b) for a, b in runs[:-1]) if h >= 0.4 * em_px]  # commas are not digits
+    others = [h for h in (ink_height(ink, a, b) for a, b in runs[:-1]) if h >= 0.4 * em_px]  # commas are not digits
     if not others or not YEN_MIN_WIDTH_EM * em_px <= x1 - x0 <= YEN_MAX_WIDTH_EM * em_px:
         return c
-    if height(x0, x1) >= YEN_TALLER * float(np.median(others)):
+    if ink_height(ink, x0, x1) >= YEN_TALLER * float(np.median(others)):
         c = c.copy()
         c[:, max(0, x0 - 1):x1 + 1] = 255
     return c

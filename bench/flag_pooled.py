@@ -39,8 +39,8 @@ def main() -> int:
         at = choose_threshold(risk, y, always, TARGET_RECALL)
         point, shipped = rates(always | (risk > at), y), rates(flagged, y)
         print(f"{name}: shipped decision recall {shipped['recall']:.1%}, flagged {shipped['flag_rate']:.1%} | "
-              f"at {TARGET_RECALL:.0%} recall: flagged {point['flag_rate']:.1%} | ROC-AUC {roc_auc_score(y, risk):.4f} | "
-              f"{int(y.sum())} of {len(y)} need correction")
+              f"at {TARGET_RECALL:.0%} recall: flagged {point['flag_rate']:.1%} | "
+              f"ROC-AUC {roc_auc_score(y, risk):.4f} | {int(y.sum())} of {len(y)} need correction")
 
     for run in args.runs:
         batch = load_run(run, run / "truth.json")

@@ -527,7 +527,7 @@ def test_a_zero_read_as_another_digit_is_told_by_its_shape():
 
 
 def _cells(digits: str, font: str = GOTHIC, em: int = 32) -> list[np.ndarray]:
-    """One glyph per cell, as :func:`~taxcheck.extract.crops.cell_images` cuts a digit-per-cell row (frame lines removed)."""
+    """One glyph per cell, as ``crops.cell_images`` cuts a digit-per-cell row (frame lines removed)."""
     f = ImageFont.truetype(font, em)
     cells = []
     for ch in digits:

@@ -29,6 +29,7 @@ from taxcheck.extract.reread import (
     BoxRead,
     BoxRequest,
     _cell_zeros,
+    _drive,
     _is_subsequence,
     _join_segments,
     _kana_read,
@@ -609,17 +610,46 @@ def test_a_digit_box_read_with_a_digit_too_many_is_read_glyph_by_glyph(fixture, 
     img = np.asarray(Image.open(DATA / fixture).convert("L"))
     rows = [("a", 0, img, 1.0, BBox(0, 0, 1, 1))]
     out = {"a": BoxRead(*misread, [])}
-    _recheck_digit_count(get_engine(), out, rows, {}, {"a": em})
+    _drive(get_engine(), [_recheck_digit_count(out, rows, {}, {"a": em})])
     assert out["a"].text == printed and out["a"].confidence != misread[1]
     out = {"a": BoxRead(*left_alone, [])}
-    _recheck_digit_count(get_engine(), out, rows, {}, {"a": em})
+    _drive(get_engine(), [_recheck_digit_count(out, rows, {}, {"a": em})])
     assert (out["a"].text, out["a"].confidence) == left_alone
 
 
 def _recheck_alone(image: str, out: dict, em: float = 22.0, scale: float = 1.0) -> BoxRead:
     img = np.asarray(Image.open(DATA / image).convert("L"))
-    _recheck_digit_count(get_engine(), out, [("a", 0, img, scale, BBox(0, 0, 1, 1))], {}, {"a": em})
+    _drive(get_engine(), [_recheck_digit_count(out, [("a", 0, img, scale, BBox(0, 0, 1, 1))], {}, {"a": em})])
     return out["a"]
+
+
+class _CountingEngine:
+    """The real engine, counting its Tesseract runs (mode, images)."""
+
+    def __init__(self):
+        self.engine, self.runs = get_engine(), []
+
+    def read_words_batch(self, images, *, mode):
+        self.runs.append((mode, len(images)))
+        return self.engine.read_words_batch(images, mode=mode)
+
+
+def test_the_rechecks_of_a_lots_forms_share_a_tesseract_run_and_read_as_they_do_alone():
+    # two forms' digit boxes each re-read glyph by glyph: one jpn run for both, the same readings as one run each
+    cases = [("month_8_between_rule_remnants_fax_2up.png", 21.99, ("1 8", 0.38)),
+             ("amount_split_at_thousands_fax.png", 28.56, ("38 6900", 0.6))]
+    rows = [[("a", 0, np.asarray(Image.open(DATA / fixture).convert("L")), 1.0, BBox(0, 0, 1, 1))]
+            for fixture, _, _ in cases]
+    alone = []
+    for (_, em, misread), r in zip(cases, rows):
+        out = {"a": BoxRead(*misread, [])}
+        _drive(get_engine(), [_recheck_digit_count(out, r, {}, {"a": em})])
+        alone.append(out["a"])
+    outs = [{"a": BoxRead(*misread, [])} for _, _, misread in cases]
+    counting = _CountingEngine()
+    _drive(counting, [_recheck_digit_count(out, r, {}, {"a": em}) for out, r, (_, em, _) in zip(outs, rows, cases)])
+    assert counting.runs == [("digits_jpn", 2)]
+    assert [out["a"] for out in outs] == alone and [a.text for a in alone] == ["8", "38900"]
 
 
 @pytest.mark.parametrize(("image", "readings", "em", "voted", "want"), [

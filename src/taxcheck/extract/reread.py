@@ -7,8 +7,10 @@ for amounts, numbers and dates; katakana only for フリガナ), is far more acc
 
 * Tesseract costs ~0.2 s per call to start (the model loads each time), so all boxes of one form
   are stacked into one tall image per kind and the words are sent back by vertical position, and the
-  images read the same way (of one form, or of a 2-up sheet's two) go to one Tesseract run: five calls
-  per sheet instead of ~35 per form. Images stay apart: rows of two sizes in one image read worse.
+  images read the same way (of one form, or of a lot's forms) go to one Tesseract run: five calls
+  per lot instead of ~35 per form. Images stay apart: rows of two sizes in one image read worse. The re-checks
+  below that read again are generators (:data:`Rereads`): a lot's forms ask for their re-readings round by round,
+  and each round is one run per mode too.
 * Digit boxes are read three times (eng, jpn, eng at another size); two readings that agree against
   the first win, and any disagreement lowers the confidence. The box is then cut into its glyphs
   (`glyphs.tall_glyphs`): a digit whose glyph has a zero's shape is 0, and a reading with more or fewer digits
@@ -31,7 +33,7 @@ a single glyph's shape says (a slashed zero, a bar, the form's own samples of a 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from itertools import pairwise
@@ -117,6 +119,10 @@ class BoxRead:
 
 
 Rows = dict[str, list[tuple[object, int, np.ndarray, float, BBox]]]  # kind → (key, line, image, f, origin box) per row
+Pieces = dict[object, list[tuple[int, BBox, list[Word]]]]  # a box's key → (line, origin box, words) per row read
+# A form's re-checks are a generator: each re-reading it needs is yielded (the stacks of rows to read) and sent back
+# its words, so that read_boxes_batch reads the re-readings of every form of a lot in one Tesseract run per mode.
+Rereads = Generator[list[Rows], list[Pieces], None]
 
 
 @dataclass
@@ -145,10 +151,32 @@ def read_boxes(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest],
 def read_boxes_batch(engine: OcrEngine, jobs: list[tuple[np.ndarray, list[BoxRequest], tuple[BBox, ...]]]
                      ) -> list[dict[object, BoxRead]]:
     """:func:`read_boxes` of several forms (grey page, requests, other boxes) with one OCR call per kind for
-    all of them: the two forms of a 2-up sheet share each Tesseract start."""
+    all of them, and one per kind for each round of their re-checks (:func:`_drive`): a lot's forms share each
+    Tesseract start."""
     stacks = [_stack(grey, requests, others) for grey, requests, others in jobs]
     pieces = _read_stacks(engine, [s.to_read() for s in stacks])
-    return [_settle(engine, grey, requests, stack, got) for (grey, requests, _), stack, got in zip(jobs, stacks, pieces)]
+    outs = [{r.key: BoxRead("", 0.0, []) for r in requests} for _, requests, _ in jobs]
+    _drive(engine, [_settle(out, grey, requests, stack, got)
+                    for out, (grey, requests, _), stack, got in zip(outs, jobs, stacks, pieces)])
+    return outs
+
+
+def _drive(engine: OcrEngine, rereads: list[Rereads]) -> None:
+    """Run each form's re-checks to their end, a round at a time: the re-readings all the forms ask for in a round
+    are read together (one Tesseract run per mode, each form's stack still an image of its own, to the same words;
+    a run costs ~0.2 s to start, and 40 files' re-checks had taken 18 runs)."""
+    asks = {i: _step(gen) for i, gen in enumerate(rereads)}
+    while asks := {i: ask for i, ask in asks.items() if ask is not None}:
+        got = iter(_read_stacks(engine, [rows for ask in asks.values() for rows in ask]))
+        asks = {i: _step(rereads[i], [next(got) for _ in ask]) for i, ask in asks.items()}
+
+
+def _step(gen: Rereads, got: list[Pieces] | None = None) -> list[Rows] | None:
+    """The next re-reading ``gen`` asks for, given the words of the last one; None when it is done."""
+    try:
+        return next(gen) if got is None else gen.send(got)
+    except StopIteration:
+        return None
 
 
 def _stack(grey: np.ndarray, requests: list[BoxRequest], other_boxes: tuple[BBox, ...]) -> _Stack:
@@ -196,10 +224,9 @@ def _stack(grey: np.ndarray, requests: list[BoxRequest], other_boxes: tuple[BBox
     return st
 
 
-def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st: _Stack, pieces: dict
-            ) -> dict[object, BoxRead]:
-    """Each box's reading from its rows' words, then the re-checks (see :func:`read_boxes`)."""
-    out: dict[object, BoxRead] = {r.key: BoxRead("", 0.0, []) for r in requests}
+def _settle(out: dict[object, BoxRead], grey: np.ndarray, requests: list[BoxRequest], st: _Stack, pieces: Pieces
+            ) -> Rereads:
+    """Each box's reading into ``out`` from its rows' words, then the re-checks (see :func:`read_boxes`)."""
     rows, cell_parts, kana_lines = st.rows, st.cell_parts, st.kana_lines
     second = {key[1]: segs for key, segs in pieces.items() if isinstance(key, _Aux) and key[0] == "jpn"}
     third = {key[1]: segs for key, segs in pieces.items() if isinstance(key, _Aux) and key[0] == "vote"}
@@ -221,14 +248,13 @@ def _settle(engine: OcrEngine, grey: np.ndarray, requests: list[BoxRequest], st:
             out[key] = _text_read(segs, pieces.get(_Aux("segments", key), []), ems[key])
         if key in second and key not in cell_parts:
             out[key] = _vote(out[key], _digits_read(second[key]), _digits_read(third[key]))
-    _recheck_unread_lines(engine, out, rows, kinds, kana_lines, ems)
-    _recheck_lone_digits(engine, out, rows.get("digits", []), cell_parts)
-    _recheck_digit_count(engine, out, rows.get("digits", []), cell_parts, ems)
+    yield from _recheck_unread_lines(out, rows, kinds, kana_lines, ems)
+    yield from _recheck_lone_digits(out, rows.get("digits", []), cell_parts)
+    yield from _recheck_digit_count(out, rows.get("digits", []), cell_parts, ems)
     _recheck_digit_zeros(out, rows.get("digits", []), cell_parts, ems)  # after the jpn re-reads: they read 0 as 9
-    _recheck_cells(engine, out, cell_parts, {r.key: r for r in requests})
+    yield from _recheck_cells(out, cell_parts, {r.key: r for r in requests})
     _recheck_by_form_glyphs(out, rows.get("digits", []), cell_parts, ems)
     _recheck_text_zeros(grey, out, [r for r in requests if r.kind == "text"])
-    return out
 
 
 def _text_read(segs, segment_pieces, em: float) -> BoxRead:
@@ -244,8 +270,7 @@ def _text_read(segs, segment_pieces, em: float) -> BoxRead:
     return BoxRead(text, mean_confidence(words), words)
 
 
-def _recheck_unread_lines(engine: OcrEngine, out: dict, rows: Rows, kinds: dict, kana_lines: dict, ems: dict
-                          ) -> None:
+def _recheck_unread_lines(out: dict, rows: Rows, kinds: dict, kana_lines: dict, ems: dict) -> Rereads:
     """Text and フリガナ boxes whose lines of ink came back from the stacked read without a word, read again
     with each line on its own: Tesseract's layout pass may drop one row of a stack whole (a 摘要's 年末調整未済
     between a name and an address; フリガナ read blank at 13 of ~8,000 forms of six generated batches), though
@@ -256,8 +281,8 @@ def _recheck_unread_lines(engine: OcrEngine, out: dict, rows: Rows, kinds: dict,
              if (row[0][1] if isinstance(row[0], _Aux) else row[0]) in unread]
     if not retry:
         return
-    pieces: dict[object, list] = {}
-    for got in _read_stacks(engine, [{kind: [row]} for kind, row in retry]):
+    pieces: Pieces = {}
+    for got in (yield [{kind: [row]} for kind, row in retry]):
         for key, segs in got.items():
             pieces.setdefault(key, []).extend(segs)
     for key in unread:
@@ -594,12 +619,12 @@ def zero_slip(read: str, printed: str, *, widened: bool = False) -> bool:
     return re.fullmatch("".join(zero if ch == "0" else re.escape(ch) for ch in printed), read) is not None
 
 
-def _recheck_lone_digits(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict) -> None:
+def _recheck_lone_digits(out: dict, digit_rows: list, cell_parts: dict) -> Rereads:
     """Digit boxes with ink but nothing read (a lone "1" defeats the eng model): read them with jpn."""
     retry = [row for row in digit_rows if row[0] not in cell_parts and not any(ch.isdigit() for ch in out[row[0]].text)]
     if not retry:
         return
-    for key, segs in _read_rows(engine, {"digits_jpn": retry}).items():
+    for key, segs in (yield [{"digits_jpn": retry}])[0].items():
         words = [w for _, _, ws in segs for w in ws]
         text = join_words(words)
         if any(ch.isdigit() for ch in text):
@@ -615,7 +640,7 @@ def _is_subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
-def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> None:
+def _recheck_digit_count(out: dict, digit_rows: list, cell_parts: dict, ems: dict) -> Rereads:
     """Digit boxes whose reading has not as many digits as the box has glyphs, re-read glyph by glyph:
     - short boxes (date parts, counts) read with fewer: Tesseract reads a close pair of 1s ("11") as one;
     - or with more, read unsure: a fax's month "7" between its cell's remnant rules read "17";
@@ -652,7 +677,7 @@ def _recheck_digit_count(engine: OcrEngine, out: dict, digit_rows: list, cell_pa
             # (a Mincho 7's stem and a 4 pass for bars)
             pending[key] = (["1" if not disputed and is_bar(g, ems[key]) else "" for g in glyphs], glyphs, disputed)
             rows += [(_Aux("glyph", key), i, g, f, box) for i, g in enumerate(glyphs) if not pending[key][0][i]]
-    pieces = _read_rows(engine, {"digits_jpn": rows}) if rows else {}
+    pieces = (yield [{"digits_jpn": rows}])[0] if rows else {}
     for key, (texts, glyphs, disputed) in pending.items():
         words = []
         for i, _, ws in pieces.get(_Aux("glyph", key), []):
@@ -707,7 +732,7 @@ def _recheck_by_form_glyphs(out: dict, digit_rows: list, cell_parts: dict, ems: 
             out[key] = replace(out[key], confidence=GLYPH_AGREED)
 
 
-def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -> None:
+def _recheck_cells(out: dict, cell_parts: dict, reqs: dict) -> Rereads:
     """Digit-per-cell boxes: a cell read 6, 8 or 9 that has a zero's shape becomes 0 where the number then
     passes its check digit (:func:`_cell_zeros`); a reading that still has the wrong number of digits or
     fails its check digit is read again with the other model (jpn, digits only); the first candidate that
@@ -724,8 +749,7 @@ def _recheck_cells(engine: OcrEngine, out: dict, cell_parts: dict, reqs: dict) -
         r = reqs[key]
         f = _scale(r.em, DIGIT_EM_PX)
         rows.append((key, 0, cells_row(cell_parts[key], r.em_px), f, r.box))
-    pieces = _read_rows(engine, {"digits_jpn": rows})
-    for key, segs in pieces.items():
+    for key, segs in (yield [{"digits_jpn": rows}])[0].items():
         words = [w for _, _, ws in segs for w in ws]
         text = join_words(words)
         if _fits(text, len(cell_parts[key]), reqs[key].valid) or not _fits(out[key].text, len(cell_parts[key]), None):
@@ -753,11 +777,6 @@ def _fits(text: str, n_cells: int, valid: Callable[[str], bool] | None) -> bool:
 MODES = {"digits": "digits", "digits_vote": "digits", "digits_jpn": "digits_jpn", "kana": "kana", "text": "text_line"}
 
 
-def _read_rows(engine: OcrEngine, rows: Rows) -> dict[object, list[tuple[int, BBox, list[Word]]]]:
-    """Stack the rows of each kind into one image, OCR it, and hand the words back per row."""
-    return _read_stacks(engine, [rows])[0]
-
-
 def _canvas(items: list) -> tuple[np.ndarray, list]:
     """The rows of one kind scaled and stacked into one image, and each row's band in it."""
     scaled = []
@@ -780,9 +799,9 @@ def _canvas(items: list) -> tuple[np.ndarray, list]:
     return canvas, bands
 
 
-def _read_stacks(engine: OcrEngine, stacks: list[Rows]) -> list[dict[object, list[tuple[int, BBox, list[Word]]]]]:
-    """:func:`_read_rows` of several forms' rows: one image per form and kind, and one OCR call per mode for
-    all the images (each image is still read on its own)."""
+def _read_stacks(engine: OcrEngine, stacks: list[Rows]) -> list[Pieces]:
+    """Several forms' rows read: the rows of each form and kind stacked into one image, one OCR call per mode for
+    all the images (each image is still read on its own), and the words handed back per row."""
     canvases = [(i, MODES.get(kind, "sparse"), *_canvas(items)) for i, rows in enumerate(stacks)
                 for kind, items in rows.items() if items]
     for mode in dict.fromkeys(m for _, m, _, _ in canvases):
@@ -797,7 +816,7 @@ def _read_stacks(engine: OcrEngine, stacks: list[Rows]) -> list[dict[object, lis
                             box.x0 + (b.x0 - LEFT_PAD_PX) / fx, box.y0 + (b.y0 - y0) / fy,
                             box.x0 + (b.x1 - LEFT_PAD_PX) / fx, box.y0 + (b.y1 - y0) / fy)))
                         break
-    pieces: list[dict] = [{} for _ in stacks]
+    pieces: list[Pieces] = [{} for _ in stacks]
     for i, _, _, bands in canvases:
         for y0, y1, key, li, box, f, got in bands:
             pieces[i].setdefault(key, []).append((li, box, got))

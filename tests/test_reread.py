@@ -638,13 +638,9 @@ def test_the_rechecks_of_a_lots_forms_share_a_tesseract_run_and_read_as_they_do_
     # two forms' digit boxes each re-read glyph by glyph: one jpn run for both, the same readings as one run each
     cases = [("month_8_between_rule_remnants_fax_2up.png", 21.99, ("1 8", 0.38)),
              ("amount_split_at_thousands_fax.png", 28.56, ("38 6900", 0.6))]
+    alone = [_recheck_alone(fixture, {"a": BoxRead(*misread, [])}, em) for fixture, em, misread in cases]
     rows = [[("a", 0, np.asarray(Image.open(DATA / fixture).convert("L")), 1.0, BBox(0, 0, 1, 1))]
             for fixture, _, _ in cases]
-    alone = []
-    for (_, em, misread), r in zip(cases, rows):
-        out = {"a": BoxRead(*misread, [])}
-        _drive(get_engine(), [_recheck_digit_count(out, r, {}, {"a": em})])
-        alone.append(out["a"])
     outs = [{"a": BoxRead(*misread, [])} for _, _, misread in cases]
     counting = _CountingEngine()
     _drive(counting, [_recheck_digit_count(out, r, {}, {"a": em}) for out, r, (_, em, _) in zip(outs, rows, cases)])

@@ -37,6 +37,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from itertools import pairwise
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -123,6 +124,7 @@ Pieces = dict[object, list[tuple[int, BBox, list[Word]]]]  # a box's key → (li
 # A form's re-checks are a generator: each re-reading it needs is yielded (the stacks of rows to read) and sent back
 # its words, so that read_boxes_batch reads the re-readings of every form of a lot in one Tesseract run per mode.
 Rereads = Generator[list[Rows], list[Pieces], None]
+R = TypeVar("R")
 
 
 @dataclass
@@ -155,28 +157,29 @@ def read_boxes_batch(engine: OcrEngine, jobs: list[tuple[np.ndarray, list[BoxReq
     Tesseract start."""
     stacks = [_stack(grey, requests, others) for grey, requests, others in jobs]
     pieces = _read_stacks(engine, [s.to_read() for s in stacks])
-    outs = [{r.key: BoxRead("", 0.0, []) for r in requests} for _, requests, _ in jobs]
-    _drive(engine, [_settle(out, grey, requests, stack, got)
-                    for out, (grey, requests, _), stack, got in zip(outs, jobs, stacks, pieces)])
-    return outs
+    return _drive(engine, [_settle(grey, requests, stack, got) for (grey, requests, _), stack, got
+                           in zip(jobs, stacks, pieces)])
 
 
-def _drive(engine: OcrEngine, rereads: list[Rereads]) -> None:
-    """Run each form's re-checks to their end, a round at a time: the re-readings all the forms ask for in a round
-    are read together (one Tesseract run per mode, each form's stack still an image of its own, to the same words;
-    a run costs ~0.2 s to start, and 40 files' re-checks had taken 18 runs)."""
-    asks = {i: _step(gen) for i, gen in enumerate(rereads)}
+def _drive(engine: OcrEngine, rereads: list[Generator[list[Rows], list[Pieces], R]]) -> list[R]:
+    """Run each form's re-checks to their end, a round at a time, and hand back what each returned: the re-readings
+    all the forms ask for in a round are read together (one Tesseract run per mode, each form's stack still an image
+    of its own, to the same words; a run costs ~0.2 s to start, and 40 files' re-checks had taken 18 runs)."""
+    done: list = [None] * len(rereads)
+
+    def step(i: int, got: list[Pieces] | None = None) -> list[Rows] | None:
+        """The next re-reading form ``i`` asks for, given the words of its last one; None when it is done."""
+        try:
+            return next(rereads[i]) if got is None else rereads[i].send(got)
+        except StopIteration as stop:
+            done[i] = stop.value
+            return None
+
+    asks = {i: step(i) for i in range(len(rereads))}
     while asks := {i: ask for i, ask in asks.items() if ask is not None}:
         got = iter(_read_stacks(engine, [rows for ask in asks.values() for rows in ask]))
-        asks = {i: _step(rereads[i], [next(got) for _ in ask]) for i, ask in asks.items()}
-
-
-def _step(gen: Rereads, got: list[Pieces] | None = None) -> list[Rows] | None:
-    """The next re-reading ``gen`` asks for, given the words of the last one; None when it is done."""
-    try:
-        return next(gen) if got is None else gen.send(got)
-    except StopIteration:
-        return None
+        asks = {i: step(i, [next(got) for _ in ask]) for i, ask in asks.items()}
+    return done
 
 
 def _stack(grey: np.ndarray, requests: list[BoxRequest], other_boxes: tuple[BBox, ...]) -> _Stack:
@@ -224,9 +227,10 @@ def _stack(grey: np.ndarray, requests: list[BoxRequest], other_boxes: tuple[BBox
     return st
 
 
-def _settle(out: dict[object, BoxRead], grey: np.ndarray, requests: list[BoxRequest], st: _Stack, pieces: Pieces
-            ) -> Rereads:
-    """Each box's reading into ``out`` from its rows' words, then the re-checks (see :func:`read_boxes`)."""
+def _settle(grey: np.ndarray, requests: list[BoxRequest], st: _Stack, pieces: Pieces
+            ) -> Generator[list[Rows], list[Pieces], dict[object, BoxRead]]:
+    """Each box's reading from its rows' words, then the re-checks (see :func:`read_boxes`)."""
+    out: dict[object, BoxRead] = {r.key: BoxRead("", 0.0, []) for r in requests}
     rows, cell_parts, kana_lines = st.rows, st.cell_parts, st.kana_lines
     second = {key[1]: segs for key, segs in pieces.items() if isinstance(key, _Aux) and key[0] == "jpn"}
     third = {key[1]: segs for key, segs in pieces.items() if isinstance(key, _Aux) and key[0] == "vote"}
@@ -255,6 +259,7 @@ def _settle(out: dict[object, BoxRead], grey: np.ndarray, requests: list[BoxRequ
     yield from _recheck_cells(out, cell_parts, {r.key: r for r in requests})
     _recheck_by_form_glyphs(out, rows.get("digits", []), cell_parts, ems)
     _recheck_text_zeros(grey, out, [r for r in requests if r.kind == "text"])
+    return out
 
 
 def _text_read(segs, segment_pieces, em: float) -> BoxRead:
